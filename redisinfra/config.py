@@ -18,7 +18,8 @@ from .units import parse_share, parse_size
 NAMESPACE = "redis"
 
 Backend = Literal["elasticache", "ec2", "docker", "kubernetes"]
-Topology = Literal["standalone", "replication", "sentinel", "cluster"]
+# "serverless" is ElastiCache Serverless only: AWS places the nodes, so the plan has none.
+Topology = Literal["standalone", "replication", "sentinel", "cluster", "serverless"]
 Engine = Literal["redis", "valkey"]
 EvictionPolicy = Literal[
     "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
@@ -221,7 +222,7 @@ class StackConfig(Strict):
 
     name: str = Field("redis", description="Deployment name: prefix of every resource (lowercase, <= 32).")
     backend: Backend = Field(description="Where Redis runs: `elasticache`, `ec2`, `docker` or `kubernetes`.")
-    topology: Topology = Field(description="`standalone`, `replication` (primary + replicas), `sentinel` or `cluster`.")
+    topology: Topology = Field(description="`standalone`, `replication` (primary + replicas), `sentinel`, `cluster` or `serverless` (ElastiCache only).")
     engine: Engine = Field("redis", description="`redis` or `valkey`.")
     version: Optional[str] = Field(None, description="Engine version `major.minor` (redis 7.0-7.4, valkey 7.2/8.0/8.1). Default: redis 7.2, valkey 8.0.")
     replicas: int = Field(2, ge=0, le=5, description="Replicas per primary (per shard with `cluster`).")
@@ -297,8 +298,8 @@ class StackConfig(Strict):
 
     @property
     def replicas_per_primary(self) -> int:
-        """Replicas of each primary (0 for standalone)."""
-        return 0 if self.topology == "standalone" else self.replicas
+        """Replicas of each primary (0 for standalone and serverless, where AWS decides)."""
+        return 0 if self.topology in ("standalone", "serverless") else self.replicas
 
     @property
     def bus_port(self) -> int:
@@ -311,6 +312,9 @@ def _check(cfg: StackConfig) -> None:
     if cfg.version not in ENGINE_VERSIONS[cfg.engine]:
         raise RuleError("version", f"{cfg.version!r} is not a supported {cfg.engine} version "
                                    f"(allowed: {', '.join(ENGINE_VERSIONS[cfg.engine])})")
+    if cfg.topology == "serverless" and cfg.backend != "elasticache":
+        raise RuleError("topology", f"'serverless' is ElastiCache Serverless; backend {cfg.backend!r} allows "
+                                    "standalone, replication, sentinel or cluster")
     for section in ("sentinel", "cluster"):
         if getattr(cfg, section) is not None and cfg.topology != section:
             raise RuleError(section, f"section given but topology is {cfg.topology!r}; remove it or set topology: {section}")

@@ -105,7 +105,9 @@ def _replica_zone(zones: list[str], primary_zone: str | None, shard: int, index:
 
 
 def build_plan(cfg: StackConfig) -> Plan:
-    """The plan for a validated config."""
+    """The plan for a validated config (no nodes for `serverless`: AWS places them)."""
+    if cfg.topology == "serverless":
+        return Plan(cfg, ())
     port = cfg.ports.redis
     bus = cfg.bus_port if cfg.topology == "cluster" else None
     nodes: list[Node] = []
