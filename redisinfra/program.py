@@ -9,7 +9,9 @@ from .plan import build_plan
 from .stack import ConfigError, load_from_pulumi
 
 # backend -> "module:Component"; each component takes (name, config, plan) and exposes `.connection`.
-BACKENDS: dict[str, str] = {}
+BACKENDS: dict[str, str] = {
+    "elasticache": "components.elasticache:ElastiCacheRedis",
+}
 
 
 def backend_factory(backend: str) -> Callable[..., Any] | None:
