@@ -1,0 +1,148 @@
+"""Network policies: no Internet ingress to Redis ports, Docker ports on loopback, no Kubernetes LoadBalancer."""
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+from pulumi_policy import Severity
+
+from . import targets as t
+from .framework import Subject, resource_policy
+from .values import UNKNOWN, as_list, get, strings
+
+REDIS_PORTS = [6379, 6380, 16379, 26379]
+PORTS_CONFIG = {"ports": {"type": "array", "items": {"type": "integer"}, "default": REDIS_PORTS,
+                          "description": "Ports treated as Redis ports (client, TLS, cluster bus, Sentinel)."}}
+_OPEN = ("0.0.0.0/0", "::/0")
+
+
+def _covers(rule: dict[str, Any], ports: list[int], from_key: str, to_key: str, proto_key: str) -> Optional[list[int]]:
+    protocol = rule.get(proto_key)
+    if protocol is UNKNOWN:
+        return None
+    if str(protocol).lower() in ("-1", "all"):
+        return ports  # every protocol, every port
+    if str(protocol).lower() not in ("tcp", "6"):
+        return []
+    low, high = rule.get(from_key), rule.get(to_key)
+    if low is UNKNOWN or high is UNKNOWN or low is None:
+        return None
+    high = low if high is None else high
+    return [p for p in ports if int(low) <= p <= int(high)]
+
+
+def _open_sources(rule: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
+    found = []
+    for key in keys:
+        for cidr in strings(as_list(rule.get(key))):
+            if cidr.strip() in _OPEN:
+                found.append(cidr.strip())
+    return found
+
+
+def check_ingress(subject: Subject) -> Iterator[str]:
+    """Security groups and rules opening a Redis port to 0.0.0.0/0 or ::/0."""
+    props, ports = subject.props, [int(p) for p in subject.config["ports"]]
+    rules: list[tuple[str, dict[str, Any], tuple[str, str, str], tuple[str, ...]]] = []
+    if subject.type == t.SECURITY_GROUP:
+        for i, rule in enumerate(as_list(props.get("ingress"))):
+            if isinstance(rule, dict):
+                rules.append((f"ingress[{i}]", rule, ("fromPort", "toPort", "protocol"), ("cidrBlocks", "ipv6CidrBlocks")))
+    elif subject.type == t.SECURITY_GROUP_RULE and props.get("type") == "ingress":
+        rules.append(("rule", props, ("fromPort", "toPort", "protocol"), ("cidrBlocks", "ipv6CidrBlocks")))
+    elif subject.type == t.INGRESS_RULE:
+        rules.append(("rule", props, ("fromPort", "toPort", "ipProtocol"), ("cidrIpv4", "cidrIpv6")))
+    for label, rule, (low, high, proto), cidr_keys in rules:
+        sources = _open_sources(rule, cidr_keys)
+        if not sources:
+            continue
+        exposed = _covers(rule, ports, low, high, proto)
+        if exposed:
+            yield (f"{label} opens Redis port(s) {', '.join(map(str, exposed))} to {' and '.join(sources)}: "
+                   "Redis must only be reachable from the application's security group or subnets")
+
+
+NO_PUBLIC_INGRESS = resource_policy(
+    "redis-no-public-ingress",
+    "No security group opens a Redis, cluster-bus or Sentinel port to 0.0.0.0/0 or ::/0.",
+    check_ingress, severity=Severity.CRITICAL, config=PORTS_CONFIG,
+    remediation_steps="Allow the Redis ports only from the clients' security group (source_security_group_id) or "
+                      "private CIDRs; never 0.0.0.0/0 or ::/0.",
+)
+
+LOOPBACK_CONFIG = {"allowedAddresses": {"type": "array", "items": {"type": "string"}, "default": ["127.0.0.1", "::1"],
+                                        "description": "Host addresses a Redis container may publish ports on."}}
+
+
+def check_loopback(subject: Subject) -> Iterator[str]:
+    """A Redis container publishes its ports on loopback only and does not share the host network."""
+    if subject.type != t.DOCKER_CONTAINER or not t.docker_is_redis(subject.props):
+        return
+    allowed = set(subject.config["allowedAddresses"])
+    props = subject.props
+    if props.get("networkMode") == "host":
+        yield "networkMode 'host' exposes Redis on every host interface; use a bridge network and publish on loopback"
+    for port in as_list(props.get("ports")):
+        if not isinstance(port, dict):
+            continue
+        ip = port.get("ip")
+        if ip is UNKNOWN:
+            continue
+        address = ip or "0.0.0.0"
+        if address not in allowed:
+            internal = port.get("internal")
+            shown = int(internal) if isinstance(internal, (int, float)) else internal
+            yield (f"port {shown} is published on {address}: anyone who reaches the host reaches Redis; "
+                   f"publish on {' or '.join(sorted(allowed))}")
+
+
+def remedy_loopback(subject: Subject) -> Optional[dict[str, Any]]:
+    """Publish every port on 127.0.0.1 (the port mapping changes in place; no data is touched)."""
+    if not list(check_loopback(subject)) or subject.props.get("networkMode") == "host":
+        return None
+    ports = [dict(p, ip="127.0.0.1") if isinstance(p, dict) else p for p in as_list(subject.props.get("ports"))]
+    return {"ports": ports}
+
+
+DOCKER_LOOPBACK = resource_policy(
+    "redis-docker-loopback-only",
+    "Docker containers running Redis publish their ports on loopback addresses only.",
+    check_loopback, remedy=remedy_loopback, severity=Severity.HIGH, config=LOOPBACK_CONFIG,
+    remediation_steps="Set ip='127.0.0.1' on every ContainerPortArgs (redis-infra: docker.publish_address) and do not "
+                      "use network_mode='host'; reach Redis from other hosts through a TLS tunnel or a private network.",
+)
+
+
+def _service_ports(spec: dict[str, Any]) -> list[Any]:
+    out = []
+    for port in as_list(spec.get("ports")):
+        if isinstance(port, dict):
+            out += [port.get("port"), port.get("targetPort"), port.get("name")]
+    return out
+
+
+def check_load_balancer(subject: Subject) -> Iterator[str]:
+    """A Service of type LoadBalancer (or NodePort) in front of Redis ports."""
+    if subject.type != t.K8S_SERVICE:
+        return
+    spec = get(subject.props, "spec")
+    if not isinstance(spec, dict):
+        return
+    kind = spec.get("type")
+    if kind not in ("LoadBalancer", "NodePort"):
+        return
+    ports = {int(p) for p in subject.config["ports"]}
+    values = _service_ports(spec)
+    name = str(get(subject.props, "metadata", "name") or "")
+    redis = any((isinstance(v, (int, float)) and not isinstance(v, bool) and int(v) in ports) or (isinstance(v, str) and ("redis" in v or "sentinel" in v))
+                for v in values) or "redis" in name or "valkey" in name
+    if redis:
+        yield f"Service type {kind} exposes Redis outside the cluster; use ClusterIP (and a NetworkPolicy)"
+
+
+K8S_NO_LOAD_BALANCER = resource_policy(
+    "redis-kubernetes-no-loadbalancer",
+    "Redis Services are ClusterIP: never a LoadBalancer or NodePort that exposes Redis outside the cluster.",
+    check_load_balancer, severity=Severity.HIGH, config=PORTS_CONFIG,
+    remediation_steps="Set spec.type='ClusterIP' (a headless Service for StatefulSets) and restrict clients with a "
+                      "NetworkPolicy; for access from outside use a private link or a TLS proxy.",
+)

@@ -1,0 +1,52 @@
+"""The self-hosted Redis processes a resource describes (Docker, Kubernetes, EC2), one place for all policies."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import targets as t
+from .framework import Subject
+from .values import UNKNOWN
+
+
+def processes(subject: Subject) -> list[t.Process]:
+    """Every Redis/Sentinel process the resource configures ([] when it is not a Redis resource)."""
+    props = subject.props
+    if subject.type == t.DOCKER_CONTAINER and t.docker_is_redis(props):
+        return [t.docker_process(props)]
+    if subject.type in t.K8S_WORKLOADS:
+        spec = t.pod_spec(props)
+        return [t.k8s_process(c) for c in t.redis_containers(spec)]
+    if subject.type == t.K8S_CONFIGMAP:
+        return t.configmap_processes(props)
+    if subject.type == t.EC2_INSTANCE and t.ec2_is_redis(props):
+        return [t.ec2_process(props)]
+    return []
+
+
+def judged_by_configmap(subject: Subject, process: t.Process) -> bool:
+    """A Kubernetes container whose config file comes from a volume: its ConfigMap is judged instead."""
+    return subject.type in t.K8S_WORKLOADS and bool(process.conf.external)
+
+
+def where(subject: Subject, process: t.Process) -> str:
+    """`container redis-0` / `ConfigMap data.redis.conf` / `user data`: where the finding is."""
+    if subject.type == t.EC2_INSTANCE:
+        return "user data"
+    if subject.type == t.K8S_CONFIGMAP:
+        return f"ConfigMap {process.label}"
+    if subject.type in t.K8S_WORKLOADS:
+        return f"container {process.label}"
+    return "container"
+
+
+def role(process: t.Process) -> str:
+    """`Sentinel` or `Redis`."""
+    return "Sentinel" if process.conf.sentinel else "Redis"
+
+
+def memory_limit(process: t.Process) -> Any:
+    """The process's memory ceiling in bytes (None = none, UNKNOWN = not known yet)."""
+    return process.memory_limit if process.memory_limit is not None else None
+
+
+__all__ = ["processes", "judged_by_configmap", "where", "role", "memory_limit", "UNKNOWN"]

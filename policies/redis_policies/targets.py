@@ -1,0 +1,312 @@
+"""Which resources run Redis, and what configuration each of them gives a Redis or Sentinel process.
+
+Works on plain inputs (see values.plain) with the provider's wire names (camelCase), exactly as the engine
+sends them to the pack.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .redisconf import RedisConf
+from .values import UNKNOWN, as_list, get, is_unknown
+
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+PARAMETER_GROUP = "aws:elasticache/parameterGroup:ParameterGroup"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EC2_INSTANCE = "aws:ec2/instance:Instance"
+DOCKER_CONTAINER = "docker:index/container:Container"
+K8S_WORKLOADS = frozenset({"kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:Deployment"})
+K8S_CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+K8S_SERVICE = "kubernetes:core/v1:Service"
+
+# Image names (last path part, tag and digest removed) that run Redis-compatible servers.
+_REDIS_IMAGE = re.compile(r"^(redis|valkey|redis-stack-server|redis-stack|redis-sentinel|redis-cluster|valkey-sentinel)$")
+_CONF_HINT = re.compile(r"^\s*(sentinel monitor|maxmemory|tls-port|requirepass|appendonly|cluster-enabled|aclfile|replicaof)\b",
+                        re.MULTILINE)
+
+
+def image_name(image: Any) -> str | None:
+    """`redis` for `docker.io/library/redis:7.2-alpine@sha256:...`; None when unknown or not a name."""
+    if not isinstance(image, str) or image.startswith("sha256:"):
+        return None
+    path = image.split("@", 1)[0]
+    last = path.rsplit("/", 1)[-1]
+    return last.split(":", 1)[0].lower()
+
+
+def image_tag(image: Any) -> str | None:
+    """The tag of an image reference (`7.2-alpine`), None when absent or unknown."""
+    if not isinstance(image, str):
+        return None
+    path = image.split("@", 1)[0]
+    last = path.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+def is_redis_image(image: Any) -> bool:
+    """True for redis / valkey images (any registry, any tag)."""
+    name = image_name(image)
+    return bool(name and _REDIS_IMAGE.match(name))
+
+
+def engine_of_image(image: Any) -> str | None:
+    """`redis` or `valkey` for a Redis-compatible image."""
+    name = image_name(image) or ""
+    return "valkey" if name.startswith("valkey") else ("redis" if name.startswith("redis") else None)
+
+
+def looks_like_redis_conf(text: Any) -> bool:
+    """True when text carries Redis/Sentinel directives."""
+    return isinstance(text, str) and bool(_CONF_HINT.search(text))
+
+
+@dataclass
+class Process:
+    """One Redis/Sentinel process as a resource describes it."""
+
+    label: str
+    conf: RedisConf
+    memory_limit: Any = None  # bytes, None = no limit, UNKNOWN = not known during preview
+    notes: list[str] = field(default_factory=list)
+
+
+# --- Docker ------------------------------------------------------------------------------------
+
+def docker_is_redis(props: dict[str, Any]) -> bool:
+    """A docker.Container running a Redis-compatible image or server binary, or carrying a Redis config."""
+    if is_redis_image(props.get("image")):
+        return True
+    argv = as_list(props.get("command")) + as_list(props.get("entrypoints"))
+    if any(isinstance(a, str) and re.search(r"(redis|valkey)-(server|sentinel)$", a) for a in argv):
+        return True
+    return any(looks_like_redis_conf(u.get("content")) for u in _uploads(props))
+
+
+def _uploads(props: dict[str, Any]) -> list[dict[str, Any]]:
+    return [u for u in as_list(props.get("uploads")) if isinstance(u, dict)]
+
+
+def _upload_text(upload: dict[str, Any]) -> Any:
+    content = upload.get("content")
+    if content is not None:
+        return content
+    encoded = upload.get("contentBase64")
+    if encoded is UNKNOWN:
+        return UNKNOWN
+    if isinstance(encoded, str):
+        try:
+            text = base64.b64decode(encoded).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return type(encoded)(text) if type(encoded) is not str else text  # keep the secret mark
+    if upload.get("source") is not None:
+        return UNKNOWN  # a host file: not visible to the policy
+    return None
+
+
+def docker_process(props: dict[str, Any]) -> Process:
+    """The config a Redis container runs with: its command line plus the uploaded files that command reads."""
+    conf = RedisConf()
+    files: dict[str, Any] = {}
+    for upload in _uploads(props):
+        path = upload.get("file")
+        if isinstance(path, str):
+            files[path] = _upload_text(upload)
+        else:
+            conf.unknown = True
+    entry = as_list(props.get("entrypoints"))
+    command = as_list(props.get("command"))
+    if props.get("command") is UNKNOWN or props.get("entrypoints") is UNKNOWN:
+        conf.unknown = True
+    argv = entry + command
+    named = conf.add_command(argv, "command")
+    if not argv and files:
+        # No command of its own: the image's default runs; count every uploaded config as read (lenient).
+        named = [p for p in files if p.endswith(".conf")]
+    _follow(conf, named, files)
+    limit = _docker_memory(props.get("memory"))
+    return Process("container", conf, limit)
+
+
+def _follow(conf: RedisConf, paths: list[str], files: dict[str, Any]) -> None:
+    """Read config files and, transitively, their `include` and `aclfile` targets."""
+    seen: set[str] = set()
+    queue = list(paths)
+    while queue:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        text = files.get(path, files.get(posixpath.normpath(path)))
+        if path not in files:
+            conf.external.append(path)
+            continue
+        before = len(conf.directives)
+        conf.add_text(text, posixpath.basename(path))
+        for d in conf.directives[before:]:
+            if d.name in ("include", "aclfile") and d.args:
+                queue.append(d.args[0])
+
+
+def _docker_memory(memory: Any) -> Any:
+    # pulumi-docker's `memory` is in MiB; 0 / absent = no limit.
+    if memory is UNKNOWN:
+        return UNKNOWN
+    if isinstance(memory, (int, float)) and memory > 0:
+        return int(memory) * 1024 * 1024
+    return None
+
+
+# --- Kubernetes ----------------------------------------------------------------------------------
+
+def pod_spec(props: dict[str, Any]) -> Any:
+    """spec.template.spec of a StatefulSet/Deployment (UNKNOWN or None when not visible)."""
+    return get(props, "spec", "template", "spec")
+
+
+def redis_containers(spec: Any) -> Iterator[dict[str, Any]]:
+    """Containers (init containers included) running a Redis-compatible image or binary."""
+    if not isinstance(spec, dict):
+        return
+    for key in ("containers", "initContainers"):
+        for container in as_list(spec.get(key)):
+            if not isinstance(container, dict):
+                continue
+            argv = as_list(container.get("command")) + as_list(container.get("args"))
+            binary = any(isinstance(a, str) and re.search(r"(redis|valkey)-(server|sentinel)$", a) for a in argv)
+            if is_redis_image(container.get("image")) or (key == "containers" and binary):
+                yield container
+
+
+def k8s_is_redis(props: dict[str, Any]) -> bool:
+    """A StatefulSet/Deployment with at least one Redis container."""
+    return any(True for _ in redis_containers(pod_spec(props)))
+
+
+def k8s_process(container: dict[str, Any]) -> Process:
+    """The config a Redis container gets from its command line; files it names come from volumes (external)."""
+    conf = RedisConf()
+    argv = as_list(container.get("command")) + as_list(container.get("args"))
+    named = conf.add_command(argv, "args")
+    conf.external.extend(named)
+    limit = memory_quantity(get(container, "resources", "limits", "memory"))
+    return Process(str(container.get("name") or "container"), conf, limit)
+
+
+_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_QUANTITY_UNITS = {None: 1, "k": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4,
+                   "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4}
+
+
+def memory_quantity(value: Any) -> Any:
+    """A Kubernetes memory quantity (`512Mi`) in bytes; None when absent, UNKNOWN when unknown."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, (int, float)):
+        return int(value)
+    if not isinstance(value, str):
+        return None
+    match = _QUANTITY.match(value.strip())
+    if not match:
+        return None
+    return int(float(match.group(1)) * _QUANTITY_UNITS[match.group(2)])
+
+
+def configmap_processes(props: dict[str, Any]) -> list[Process]:
+    """One process per ConfigMap entry that is a Redis or Sentinel config file."""
+    out = []
+    data = props.get("data")
+    if not isinstance(data, dict):
+        return out
+    for key, text in data.items():
+        if text is UNKNOWN:
+            continue
+        if not looks_like_redis_conf(text):
+            continue
+        conf = RedisConf()
+        conf.add_text(text, str(key))
+        # include / aclfile point at other mounts (a Secret, usually): not visible from here.
+        for d in conf.directives:
+            if d.name in ("include", "aclfile") and d.args and d.args[0].rsplit("/", 1)[-1] not in data:
+                conf.external.append(d.args[0])
+        out.append(Process(f"data.{key}", conf, None))
+    return out
+
+
+def configmap_is_redis(props: dict[str, Any]) -> bool:
+    """A ConfigMap carrying a Redis or Sentinel config file."""
+    data = props.get("data")
+    return isinstance(data, dict) and any(looks_like_redis_conf(v) for v in data.values())
+
+
+# --- EC2 -------------------------------------------------------------------------------------------
+
+def user_data(props: dict[str, Any]) -> Any:
+    """The instance's user data as text (base64 decoded); UNKNOWN when not known during preview."""
+    text = props.get("userData")
+    if text is not None:
+        return text
+    encoded = props.get("userDataBase64")
+    if encoded is UNKNOWN:
+        return UNKNOWN
+    if isinstance(encoded, str):
+        try:
+            return base64.b64decode(encoded).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    return None
+
+
+def ec2_is_redis(props: dict[str, Any]) -> bool:
+    """An instance whose user data configures Redis/Valkey, or tagged as one."""
+    text = user_data(props)
+    if isinstance(text, str) and re.search(r"redis|valkey", text, re.IGNORECASE):
+        return True
+    tags = props.get("tags")
+    if isinstance(tags, dict):
+        return any(isinstance(v, str) and re.search(r"redis|valkey", v, re.IGNORECASE) for v in tags.values())
+    return False
+
+
+def ec2_process(props: dict[str, Any]) -> Process:
+    """The directives the user data writes (heredocs, cloud-init write_files, server command lines)."""
+    conf = RedisConf()
+    text = user_data(props)
+    conf.add_text(text, "user data", free_text=True)
+    for d in conf.directives:
+        if d.name in ("include", "aclfile") and d.args:
+            conf.external.append(d.args[0])  # fetched at boot (e.g. from SSM): not in the user data
+    memory = instance_memory(props.get("instanceType"))
+    return Process("instance", conf, memory)
+
+
+# GiB of memory of common instance families' sizes (the headroom check skips types it does not know).
+_SIZE_GIB = {"medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64, "8xlarge": 128, "12xlarge": 192,
+             "16xlarge": 256}
+_FAMILY_FACTOR = {"r": 2.0, "m": 1.0, "c": 0.5, "t": 1.0, "x": 4.0}
+
+
+def instance_memory(instance_type: Any) -> Any:
+    """Memory in bytes of general (m*), memory (r*, x*), compute (c*) and burstable (t*) types."""
+    if instance_type is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(instance_type, str) or "." not in instance_type:
+        return None
+    family, size = instance_type.split(".", 1)
+    factor = _FAMILY_FACTOR.get(family[:1])
+    base = _SIZE_GIB.get(size)
+    if factor is None or base is None:
+        return None
+    return int(base * factor * 1024**3)  # m-family: large = 8 GiB, r-family twice that
+
+
+def unknown_or(value: Any, fallback: Any) -> Any:
+    """`fallback` unless the value is (or contains) an unknown."""
+    return UNKNOWN if is_unknown(value) else fallback

@@ -1,0 +1,56 @@
+"""Policy `redis-tls-in-transit`: every Redis link is TLS (ElastiCache `required`, self-hosted TLS only)."""
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+from pulumi_policy import Severity
+
+from . import targets as t
+from .framework import Subject, resource_policy
+from .redisconf import tls_finding
+from .selfhosted import judged_by_configmap, processes, role, where
+from .values import UNKNOWN, truthy
+
+
+def check(subject: Subject) -> Iterator[str]:
+    """Transit encryption on ElastiCache; `port 0` + `tls-port` + TLS replication / cluster bus self-hosted."""
+    props = subject.props
+    if subject.type == t.REPLICATION_GROUP:
+        enabled = props.get("transitEncryptionEnabled")
+        if enabled is UNKNOWN:
+            return
+        if not truthy(enabled):
+            yield "transitEncryptionEnabled is off: clients, replicas and AUTH travel in plaintext"
+            return
+        mode = props.get("transitEncryptionMode")
+        if isinstance(mode, str) and mode.lower() != "required":
+            yield f"transitEncryptionMode is {mode!r}: plaintext connections are still accepted; set 'required'"
+        return
+    for process in processes(subject):
+        if judged_by_configmap(subject, process):
+            continue
+        finding = tls_finding(process.conf)
+        if finding.state == "violated":
+            yield f"{role(process)} in {where(subject, process)} is not TLS-only: " + "; ".join(finding.reasons)
+
+
+def remedy(subject: Subject) -> Optional[dict[str, Any]]:
+    """Turn transit encryption on in `required` mode (ElastiCache only; a config file is not rewritten)."""
+    if subject.type != t.REPLICATION_GROUP:
+        return None
+    if list(check(subject)):
+        return {"transitEncryptionEnabled": True, "transitEncryptionMode": "required"}
+    return None
+
+
+POLICY = resource_policy(
+    "redis-tls-in-transit",
+    "Redis traffic is encrypted in transit: ElastiCache transit encryption in 'required' mode; self-hosted nodes "
+    "and Sentinels serve TLS only (`port 0`, `tls-port`) with TLS replication and a TLS cluster bus.",
+    check, remedy=remedy, severity=Severity.CRITICAL,
+    remediation_steps=(
+        "ElastiCache: set transit_encryption_enabled=True and transit_encryption_mode='required' (existing groups: "
+        "'preferred' first, then 'required', in two applies). Self-hosted: set `port 0`, `tls-port <port>`, "
+        "`tls-cert-file`/`tls-key-file`/`tls-ca-cert-file`, `tls-replication yes` and, in a cluster, `tls-cluster yes` "
+        "(redis-infra: security.tls.enabled: true)."),
+)
