@@ -267,18 +267,20 @@ class StackConfig(Strict):
         # Topology and backend sections get their defaults when the topology/backend is chosen and the key is absent.
         if isinstance(data, dict):
             data = dict(data)
+            topology = data.get("topology")
             for key in ("sentinel", "cluster"):
-                if data.get("topology") == key and data.get(key) is None:
+                if isinstance(topology, str) and topology == key and data.get(key) is None:
                     data[key] = {}
-            backend = data.get("backend")
+            backend = data.get("backend") if isinstance(data.get("backend"), str) else None
             if backend in ("docker", "elasticache", "ec2", "kubernetes") and data.get(backend) is None:
                 data[backend] = {}
             persistence = data.get("persistence")
             if not isinstance(persistence, dict) or persistence.get("mode") is None:
                 if persistence is None or isinstance(persistence, dict):
                     data["persistence"] = {**(persistence or {}), "mode": "rdb" if backend == "elasticache" else "both"}
-            if data.get("version") is None and data.get("engine", "redis") in DEFAULT_VERSION:
-                data["version"] = DEFAULT_VERSION[data.get("engine", "redis")]
+            engine = data.get("engine", "redis")
+            if data.get("version") is None and isinstance(engine, str) and engine in DEFAULT_VERSION:
+                data["version"] = DEFAULT_VERSION[engine]
         return data
 
     @model_validator(mode="after")

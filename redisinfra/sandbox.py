@@ -88,6 +88,7 @@ class Process:
     config_file: str
     popen: subprocess.Popen | None = None
     log: str = ""
+    stopped: bool = False  # stopped on purpose (kill/stop): not a crash
 
     @property
     def pid(self) -> int | None:
@@ -155,6 +156,7 @@ class Sandbox:
     def stop(self, name: str, sig: int = signal.SIGTERM, wait: float = 10.0) -> None:
         """Stop one node (SIGTERM, then SIGKILL after `wait` seconds); a no-op when it is not running."""
         process = self.processes[name]
+        process.stopped = True
         popen = process.popen
         if popen is None or popen.poll() is not None:
             return
@@ -173,6 +175,7 @@ class Sandbox:
         """Start a stopped node again from its own (possibly rewritten) config file."""
         process = self.processes[name]
         if process.pid is None:
+            process.stopped = False
             self._start(process)
 
     # -- files and processes ---------------------------------------------------------------------------------
@@ -240,7 +243,7 @@ class Sandbox:
 
     def _dead(self) -> str | None:
         for name, process in self.processes.items():
-            if process.popen is not None and process.popen.poll() is not None:
+            if process.popen is not None and not process.stopped and process.popen.poll() is not None:
                 return f"{name} exited with code {process.popen.returncode}: {self.log_tail(name)}"
         return None
 
@@ -407,28 +410,29 @@ def _write(path: Path, text: str, mode: int) -> None:
         handle.write(text)
 
 
+def running_in(pid: int, base: str) -> bool:
+    """True when `pid` is alive with its working directory under `base` (Redis rewrites its command line)."""
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z" and (cwd == base or cwd.startswith(base.rstrip("/") + "/"))
+
+
 def stop_state(state: dict) -> list[str]:
     """Stop the processes recorded in a state file, only those still running from its directory; remove it."""
     stopped = []
     base = state.get("base_dir") or ""
     for name, pid in (state.get("pids") or {}).items():
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if base and base in cmdline:  # never signal a pid that was reused by someone else's process
+        if base and running_in(pid, base):  # never signal a pid that was reused by someone else's process
             os.kill(pid, signal.SIGTERM)
             stopped.append(name)
     deadline = time.monotonic() + 10
-    for name, pid in (state.get("pids") or {}).items():
-        while name in stopped and time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            try:
-                if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
-                    break
-            except OSError:
-                break
-            time.sleep(0.05)
-    if base.startswith(tempfile.gettempdir()) and os.path.isdir(base):
+    pids = [pid for name, pid in (state.get("pids") or {}).items() if name in stopped]
+    while time.monotonic() < deadline and any(running_in(pid, base) for pid in pids):
+        time.sleep(0.05)
+    if os.path.basename(base).startswith("redis-infra-sandbox-") and os.path.isdir(base):
         shutil.rmtree(base, ignore_errors=True)
     return stopped
 
