@@ -11,6 +11,7 @@ from .stack import ConfigError, load_from_pulumi
 # backend -> "module:Component"; each component takes (name, config, plan) and exposes `.connection`.
 BACKENDS: dict[str, str] = {
     "elasticache": "components.elasticache:ElastiCacheRedis",
+    "docker": "components.docker:DockerRedis",
 }
 
 
