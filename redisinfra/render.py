@@ -113,6 +113,8 @@ def _replication(plan: Plan, node: Node, paths: Paths) -> list[str]:
         f"include {paths.conf(SECRETS_CONF)}  # masteruser/masterauth on every node: a primary can be demoted (pitfall 4)",
         "replica-read-only yes",
         "repl-diskless-sync yes",
+        # Start the transfer as soon as every expected replica waits, instead of always sleeping the 5 s delay.
+        f"repl-diskless-sync-max-replicas {cfg.replicas_per_primary}",
     ]
     if cfg.topology != "cluster":
         # Replicas report the address they connect from unless told (pitfall 1).
