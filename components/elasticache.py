@@ -10,6 +10,7 @@ endpoints, TLS against the system trust store, and the expected settings the pos
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any, Optional
 
@@ -95,6 +96,22 @@ def user_id(deployment: str, user: str) -> str:
     if len(text) > 40:
         text = f"{text[:31].rstrip('-')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
     return text
+
+
+def _topic_key_policy() -> pulumi.Output[str]:
+    """Key policy of the topic's key: the account administers it; CloudWatch and ElastiCache may publish."""
+    account = aws.get_caller_identity_output().account_id
+    partition = aws.get_partition_output().partition
+    return pulumi.Output.all(account, partition).apply(lambda args: json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "AccountAdministers", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:{args[1]}:iam::{args[0]}:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Sid": "ServicesPublish", "Effect": "Allow",
+             "Principal": {"Service": ["cloudwatch.amazonaws.com", "elasticache.amazonaws.com"]},
+             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
+        ],
+    }))
 
 
 def _section(cfg: StackConfig) -> ElastiCacheSettings:
@@ -200,8 +217,13 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             return None
         if choice != "create":
             return choice
+        # Encrypted with its own key: the AWS-managed alias/aws/sns key does not let CloudWatch alarms publish.
+        key = aws.kms.Key(
+            f"{name}-events-kms", description=f"{self.cfg.name}: ElastiCache event and alarm topic",
+            enable_key_rotation=True, deletion_window_in_days=30, policy=_topic_key_policy(), tags=self.tags,
+            opts=self._child)
         topic = aws.sns.Topic(f"{name}-events", name=f"{self.cfg.name}-elasticache-events",
-                              kms_master_key_id="alias/aws/sns", tags=self.tags, opts=self._child)
+                              kms_master_key_id=key.arn, tags=self.tags, opts=self._child)
         return topic.arn
 
     def _password(self, name: str) -> random.RandomPassword:

@@ -51,6 +51,11 @@ def stack(**values: Any) -> dict[str, str]:
     return out
 
 
+def at_rest_key(rec: Recording) -> Any:
+    (found,) = [k for k in rec.by_type(KEY) if k.name == "cache-kms"]
+    return found
+
+
 def component(rec: Recording) -> Any:
     (found,) = rec.by_type(COMPONENT)
     return found
@@ -87,7 +92,7 @@ def test_replication_group_inputs(pulumi_run, topology: str, extra: dict, engine
     (group,) = rec.by_type(RG)
     i = group.inputs
     assert (i["engine"], i["engineVersion"], i["replicationGroupId"]) == (engine, version, "cache")
-    assert i["atRestEncryptionEnabled"] is True and i["kmsKeyId"] == rec.by_type(KEY)[0].outputs["arn"]
+    assert i["atRestEncryptionEnabled"] is True and i["kmsKeyId"] == at_rest_key(rec).outputs["arn"]
     assert i["transitEncryptionEnabled"] is True and i["transitEncryptionMode"] == "required"
     assert i["automaticFailoverEnabled"] is True and i["multiAzEnabled"] is True
     assert i["clusterMode"] == ("enabled" if clustered else "disabled")
@@ -256,14 +261,23 @@ def test_aws_managed_key_and_persistence_off(pulumi_run) -> None:
     rec = pulumi_run(main, stack(topology="replication", persistence={"mode": "none"},
                                  elasticache={"at_rest_kms_key": "aws-managed"}), stack="t")
     i = rec.by_type(RG)[0].inputs
-    assert i["atRestEncryptionEnabled"] is True and "kmsKeyId" not in i and not rec.by_type(KEY)
+    assert i["atRestEncryptionEnabled"] is True and "kmsKeyId" not in i
+    assert [k.name for k in rec.by_type(KEY)] == ["cache-events-kms"]
     assert i["snapshotRetentionLimit"] == 0 and contract(rec).expected.persistence == "none"
 
 
 def test_created_kms_key_rotates(pulumi_run) -> None:
     rec = pulumi_run(main, stack(topology="replication"), stack="t")
-    (key,) = rec.by_type(KEY)
+    key = at_rest_key(rec)
     assert key.inputs["enableKeyRotation"] is True and key.inputs["deletionWindowInDays"] == 30
+    # The alarm topic has its own key that lets CloudWatch and ElastiCache publish (alias/aws/sns does not).
+    (topic,) = rec.by_type(TOPIC)
+    (events_key,) = [k for k in rec.by_type(KEY) if k.name == "cache-events-kms"]
+    assert topic.inputs["kmsMasterKeyId"] == events_key.outputs["arn"]
+    statements = json.loads(events_key.inputs["policy"])["Statement"]
+    assert statements[0]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert set(statements[1]["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "elasticache.amazonaws.com"}
+    assert set(statements[1]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
 
 
 def test_iam_user(pulumi_run) -> None:
@@ -296,7 +310,7 @@ def test_serverless(pulumi_run) -> None:
     i = cache.inputs
     assert (i["engine"], i["majorEngineVersion"], i["name"]) == ("valkey", "8", "cache")
     assert i["userGroupId"] == rec.by_type(USER_GROUP)[0].inputs["userGroupId"]
-    assert i["kmsKeyId"] == rec.by_type(KEY)[0].outputs["arn"] and i["subnetIds"] == NETWORK["subnet_ids"]
+    assert i["kmsKeyId"] == at_rest_key(rec).outputs["arn"] and i["subnetIds"] == NETWORK["subnet_ids"]
     assert i["cacheUsageLimits"] == {"dataStorage": {"maximum": 10, "unit": "GB"}, "ecpuPerSeconds": [{"maximum": 5000}]}
     assert i["snapshotRetentionLimit"] == 7 and i["dailySnapshotTime"] == "03:00"
     assert not rec.by_type(RG) and not rec.by_type(PG) and not rec.by_type(LOG_GROUP)
