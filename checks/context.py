@@ -1,0 +1,135 @@
+"""What every check shares: the contract, the settings, one client per reachable node, and who is primary now."""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+import redis
+
+from redisinfra import clients
+from redisinfra.connection import Connection, Endpoint
+
+from .model import Settings
+
+DATA_ROLES = ("primary", "replica")
+
+
+def one_line(error: BaseException | str) -> str:
+    """An error as one short line (redis-py and ssl messages can span lines)."""
+    text = error if isinstance(error, str) else (f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+    return " ".join(str(text).split())[:300]
+
+
+@dataclass
+class Context:
+    """The deployment under test, as the contract describes it and as its nodes answered."""
+
+    connection: Connection
+    settings: Settings = field(default_factory=Settings)
+    nodes: dict[str, redis.Redis] = field(default_factory=dict)  # reachable endpoints' clients, by name
+    unreachable: dict[str, str] = field(default_factory=dict)  # endpoint name -> why
+    primaries: dict[int, Endpoint] = field(default_factory=dict)  # shard -> current primary
+    primaries_source: str = "contract"
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -- endpoints -----------------------------------------------------------------------------------------
+
+    @property
+    def data(self) -> list[Endpoint]:
+        """Data node endpoints (primaries and replicas)."""
+        return self.connection.by_role(*DATA_ROLES)
+
+    @property
+    def sentinels(self) -> list[Endpoint]:
+        """Sentinel endpoints."""
+        return self.connection.by_role("sentinel")
+
+    def endpoint_at(self, host: str, port: int | str) -> Endpoint | None:
+        """The endpoint a node announces itself as (host:port), if the contract lists it."""
+        for endpoint in self.connection.endpoints:
+            if endpoint.host == host and endpoint.port == int(port):
+                return endpoint
+        return None
+
+    def client(self, endpoint: Endpoint, **overrides: object) -> redis.Redis:
+        """A new client for an endpoint, with the checks' timeout."""
+        return clients.client(self.connection, endpoint, timeout=self.settings.timeout, **overrides)
+
+    def node(self, name: str) -> redis.Redis | None:
+        """The shared client of a reachable node."""
+        return self.nodes.get(name)
+
+    def close(self) -> None:
+        """Close every shared client."""
+        for conn in self.nodes.values():
+            conn.close()
+
+    # -- who is primary now --------------------------------------------------------------------------------
+
+    def discover_primaries(self) -> None:
+        """Who is primary now: the Sentinels' majority, the cluster's view, or the contract (no automatic failover)."""
+        topology = self.connection.topology
+        found: dict[int, Endpoint] = {}
+        if topology == "sentinel":
+            found, self.primaries_source = self._sentinel_primary(), "Sentinels"
+        elif topology == "cluster":
+            found, self.primaries_source = self._cluster_primaries(), "cluster"
+        if not found:
+            self.primaries_source = "contract"
+            found = {e.shard or 0: e for e in self.connection.by_role("primary")}
+        self.primaries = found
+
+    def _sentinel_primary(self) -> dict[int, Endpoint]:
+        votes: Counter[tuple[str, int]] = Counter()
+        for sentinel in self.sentinels:
+            conn = self.node(sentinel.name)
+            if conn is None:
+                continue
+            try:
+                address = conn.sentinel_get_master_addr_by_name(self.connection.sentinel_master)
+            except redis.RedisError:
+                continue
+            if address:
+                votes[(str(address[0]), int(address[1]))] += 1
+        if not votes:
+            return {}
+        endpoint = self.endpoint_at(*votes.most_common(1)[0][0])
+        return {endpoint.shard or 0: endpoint} if endpoint else {}
+
+    def _cluster_primaries(self) -> dict[int, Endpoint]:
+        for endpoint in self.data:
+            conn = self.node(endpoint.name)
+            if conn is None:
+                continue
+            try:
+                nodes = cluster_nodes(conn)
+            except redis.RedisError:
+                continue
+            found = {}
+            for entry in nodes:
+                if "master" in entry["flags"] and "fail" not in entry["flags"] and entry["slots"]:
+                    known = self.endpoint_at(entry["host"], entry["port"])
+                    if known is not None:
+                        found[known.shard or 0] = known
+            return found
+        return {}
+
+    def primary_of(self, endpoint: Endpoint) -> Endpoint | None:
+        """The current primary of an endpoint's shard."""
+        return self.primaries.get(endpoint.shard or 0)
+
+
+def cluster_nodes(conn: redis.Redis) -> list[dict]:
+    """`CLUSTER NODES` parsed without redis-py's callbacks: id, host, port, flags, master id, link, slots."""
+    raw = conn.execute_command("CLUSTER", "NODES")  # split words: redis-py's "CLUSTER NODES" callback would parse it
+    out = []
+    for line in str(raw).splitlines():
+        parts = line.split()
+        if len(parts) < 8:
+            continue
+        address = parts[1].split("@")[0].split(",")[0]
+        host, _, port = address.rpartition(":")
+        out.append({"id": parts[0], "host": host, "port": int(port or 0), "flags": parts[2].split(","),
+                    "master": None if parts[3] == "-" else parts[3], "link": parts[7], "slots": parts[8:]})
+    return out

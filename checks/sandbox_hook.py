@@ -1,0 +1,24 @@
+"""The sandbox's post-bring-up hook: `make sandbox` runs the checks (and with DRILL=1 the drill) on what it started."""
+from __future__ import annotations
+
+import argparse
+import io
+from typing import Any
+
+from redisinfra.connection import Connection
+
+from .cli import check_and_report
+from .model import Settings
+
+
+def after_up(connection: Connection, *, sandbox: Any = None, args: argparse.Namespace) -> int:
+    """Run the checks on the sandbox's connection; print the table (JSON mode: keep the report for the caller).
+
+    Returns the exit code contribution: 1 when a check or the drill failed, else 0.
+    """
+    as_json = bool(getattr(args, "json", False))
+    sink = io.StringIO() if as_json else None  # JSON mode: the sandbox prints one JSON document, ours goes inside
+    code, data = check_and_report(connection, settings=Settings(), drill=getattr(args, "drill", None),
+                                  as_json=as_json, out=sink)
+    args.checks_report = data
+    return code

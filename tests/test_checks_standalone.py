@@ -1,0 +1,142 @@
+"""Post-deploy checks on a standalone node with ACL users: healthy passes everything; then one thing broken at a time
+(auth off, a disabled command re-enabled, maxmemory 0, another policy, persistence off, a plaintext port beside TLS,
+the wrong CA, a node that does not answer) fails exactly the check that proves it."""
+from __future__ import annotations
+
+import socket
+from typing import Iterator
+
+import pytest
+
+from checks import Settings
+from redisinfra.connection import Endpoint
+from redisinfra.sandbox import Sandbox
+from redisinfra.tlsgen import CertificateAuthority
+from tests.checks_support import (check, checks_until, expected_checks, fails, free_port, healthy, not_passed, sandbox,
+                                  unused_address, with_endpoint)
+
+pytestmark = pytest.mark.redis
+
+STACK = {"name": "single", "backend": "kubernetes", "topology": "standalone", "memory": {"node_memory": "256mb"},
+         "security": {"auth": {"mode": "acl", "users": [{"name": "app"}, {"name": "reporting", "access": "readonly"}]}}}
+NODE = "single-0"
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[Sandbox]:
+    with sandbox(STACK) as started:
+        yield started
+
+
+@pytest.fixture
+def admin(box: Sandbox):
+    """The node as the operator (all commands), to break things; checks that the test restored it."""
+    conn = box.client(NODE, user="operator")
+    yield conn
+    healthy(box.connection)
+    conn.close()
+
+
+def test_healthy_standalone_passes_every_check(box: Sandbox) -> None:
+    results = check(box.connection)
+    assert not_passed(results) == []
+    assert {r.check for r in results} == expected_checks(box.connection)
+    assert {r.target for r in results} == {NODE}
+
+
+def test_auth_off_fails_auth(box: Sandbox, admin) -> None:
+    admin.execute_command("ACL", "SETUSER", "default", "on", "nopass", "~*", "+@all")
+    try:
+        results = check(box.connection)
+    finally:
+        admin.execute_command("ACL", "SETUSER", "default", "reset")
+    found = fails(results)
+    assert set(found) == {("auth", NODE)}
+    assert "unauthenticated PING answered PONG (auth off)" in found[("auth", NODE)]
+    assert "user default accepts the application password" in found[("auth", NODE)]
+
+
+def test_disabled_command_available_fails_commands(box: Sandbox, admin) -> None:
+    admin.execute_command("ACL", "SETUSER", "app", "+flushall", "+keys")
+    try:
+        results = check(box.connection)
+    finally:
+        admin.execute_command("ACL", "SETUSER", "app", "-flushall", "-keys")
+    assert fails(results) == {("commands", NODE): "FLUSHALL, KEYS available to app (expected disabled)"}
+    assert admin.dbsize() >= 0  # the probe queued FLUSHALL inside MULTI and discarded it: nothing was flushed
+
+
+def test_maxmemory_zero_fails_memory(box: Sandbox, admin) -> None:
+    admin.config_set("maxmemory", 0)
+    try:
+        results = check(box.connection)
+    finally:
+        admin.config_set("maxmemory", box.connection.expected.maxmemory)
+    assert fails(results) == {("memory", NODE): "maxmemory 0 (unlimited), expected 201326592 (192mb)"}
+
+
+def test_other_policy_fails_memory(box: Sandbox, admin) -> None:
+    admin.config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        results = check(box.connection)
+    finally:
+        admin.config_set("maxmemory-policy", "volatile-lru")
+    assert fails(results) == {("memory", NODE): "maxmemory_policy allkeys-lru, expected volatile-lru"}
+
+
+def test_persistence_off_fails_persistence(box: Sandbox, admin) -> None:
+    admin.config_set("appendonly", "no")
+    try:
+        results = check(box.connection)
+    finally:
+        admin.config_set("appendonly", "yes")
+    assert fails(results) == {("persistence", NODE): "aof_enabled 0, expected AOF on (persistence both)"}
+
+
+def test_plaintext_port_beside_tls_fails_tls(box: Sandbox, admin) -> None:
+    endpoint = box.connection.endpoints[0]
+    port = free_port(endpoint.host)
+    admin.config_set("port", port)
+    try:
+        results = check(box.connection)
+    finally:
+        admin.config_set("port", 0)
+    found = fails(results)
+    assert set(found) == {("tls", NODE)}
+    assert found[("tls", NODE)].startswith(f"plaintext accepted on {endpoint.host}:{port} beside TLS on {endpoint.port}")
+
+
+def test_wrong_ca_fails_reach_only(box: Sandbox) -> None:
+    other = CertificateAuthority().cert_pem
+    connection = box.connection.model_copy(update={"tls": box.connection.tls.model_copy(update={"ca_pem": other})})
+    results = check(connection)
+    found = fails(results)
+    assert set(found) == {("reach", NODE)}
+    assert "certificate verify failed" in found[("reach", NODE)]
+    assert {r.status for r in results if r.check != "reach"} == {"skip"}
+
+
+def test_unanswering_nodes_fail_reach_fast(box: Sandbox) -> None:
+    connection = box.connection
+    refused = Endpoint(name="ghost", host=unused_address(connection), port=6379, role="replica", shard=0, primary=NODE)
+    with socket.socket() as silent:  # accepts TCP (backlog) but never speaks: only the timeout ends the wait
+        silent.bind((unused_address(connection).rsplit(".", 1)[0] + ".251", 0))
+        silent.listen(8)
+        host, port = silent.getsockname()
+        mute = Endpoint(name="mute", host=host, port=port, role="replica", shard=0, primary=NODE)
+        results = check(with_endpoint(with_endpoint(connection, refused), mute), Settings(timeout=1.0, latency_warn_ms=1000))
+    found = fails(results)
+    assert set(found) == {("reach", "ghost"), ("reach", "mute")}
+    assert "Connection refused" in found[("reach", "ghost")]
+    assert "imeout" in found[("reach", "mute")]
+    assert {r.status for r in results if r.target in ("ghost", "mute") and r.check != "reach"} == {"skip"}
+
+
+def test_readonly_user_connection_still_checks(box: Sandbox) -> None:
+    """The second ACL user (readonly) may not MULTI: disabled commands it cannot probe are reported, not failed."""
+    creds = box.connection.credentials.model_copy(update={"username": "reporting", "password": type(
+        box.connection.credentials.password)(box.secrets.password("reporting"))})
+    connection = box.connection.model_copy(update={"credentials": creds})
+    results = checks_until(connection, lambda rs: True, "a run")
+    assert ("roundtrip", NODE) in fails(results)  # a readonly user cannot write: the round trip says so
+    assert "NoPermissionError" in fails(results)[("roundtrip", NODE)]
