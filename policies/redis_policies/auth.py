@@ -50,9 +50,26 @@ AUTH = resource_policy(
 )
 
 
+PRIVATE_KEY = "PRIVATE KEY-----"
+
+
+def _shell_words(argv: list[Any]) -> list[Any]:
+    """Arguments, with `sh -c` scripts and CMD-SHELL strings split into words."""
+    out: list[Any] = []
+    for arg in argv:
+        if isinstance(arg, str) and (" " in arg or "\n" in arg):
+            for command in t._script_commands(arg):  # pylint: disable=protected-access
+                out += command
+        else:
+            out.append(arg)
+    return out
+
+
 def _argv_exposures(argv: list[Any], where_: str) -> Iterator[str]:
     words = [a for a in argv if isinstance(a, str)]
     for i, word in enumerate(words):
+        if word == "-a" and not any(re.search(r"(redis|valkey)-cli$", w) for w in words[:i]):
+            continue  # `-a` is redis-cli's password flag only; `cp -a` is not
         if _SECRET_FLAGS.match(word) and not is_secret(word) and (i + 1 < len(words) or "=" in word):
             yield f"`{word.split('=', 1)[0]}` puts a password on the command line of {where_} (visible in ps / inspect)"
         if word.lower() in ("requirepass", "masterauth") and i + 1 < len(words) and "CONFIG" in (w.upper() for w in words):
@@ -78,9 +95,12 @@ def check_secrets(subject: Subject) -> Iterator[str]:
         if isinstance(token, str) and token and not is_secret(token):
             yield "authToken is not a Pulumi secret: it would be stored in plaintext in the state; wrap it with pulumi.Output.secret"
         return
-    if subject.type == t.DOCKER_CONTAINER and t.docker_is_redis(props):
+    if subject.type == t.DOCKER_CONTAINER and (t.docker_is_redis(props) or t.redis_related_image(props.get("image"))):
         argv = as_list(props.get("entrypoints")) + as_list(props.get("command"))
-        yield from _argv_exposures(argv, "the container")
+        yield from _argv_exposures(_shell_words(argv), "the container")
+        for test in as_list(get(props, "healthcheck", "tests")):
+            if isinstance(test, str):
+                yield from _argv_exposures(_shell_words([test]), "the health check")
         envs = []
         for entry in as_list(props.get("envs")):
             if isinstance(entry, str) and "=" in entry:
@@ -99,8 +119,12 @@ def check_secrets(subject: Subject) -> Iterator[str]:
                 content = upload.get("contentBase64")
             if not isinstance(content, str) or is_secret(content):
                 continue
+            text = t._upload_text(upload)  # pylint: disable=protected-access
+            if isinstance(text, str) and PRIVATE_KEY in text:
+                yield f"uploaded file {upload.get('file')} is a private key but is not a Pulumi secret"
+                continue
             conf = RedisConf()
-            conf.add_text(t._upload_text(upload), str(upload.get("file")))  # pylint: disable=protected-access
+            conf.add_text(text, str(upload.get("file")))
             for exposure in conf.secret_exposures():
                 yield f"uploaded file {upload.get('file')} holds a password ({exposure.split(' in ')[0]}) but is not a Pulumi secret"
         return
@@ -114,6 +138,10 @@ def check_secrets(subject: Subject) -> Iterator[str]:
             yield from _env_exposures(env, label)
         return
     if subject.type == t.K8S_CONFIGMAP:
+        data = props.get("data")
+        for key, value in (data.items() if isinstance(data, dict) else []):
+            if isinstance(value, str) and PRIVATE_KEY in value:
+                yield f"ConfigMap data.{key} is a private key: ConfigMaps are not secret; use a Secret"
         for process in processes(subject):
             for exposure in process.conf.secret_exposures():
                 yield f"ConfigMap {process.label} holds a password ({exposure.split(' in ')[0]}): ConfigMaps are not secret; use a Secret"
@@ -123,6 +151,8 @@ def check_secrets(subject: Subject) -> Iterator[str]:
         for process in processes(subject):
             for exposure in process.conf.secret_exposures():
                 yield f"user data holds a password ({exposure.split(' in ')[0]}): user data is readable by anything on the instance and via the API"
+        if isinstance(text, str) and PRIVATE_KEY in text:
+            yield "user data holds a private key: fetch it at boot (SSM / Secrets Manager) instead"
         if isinstance(text, str):
             for line in text.splitlines():
                 words = line.split()

@@ -65,15 +65,15 @@ def check(subject: Subject) -> Iterator[str]:
                    "for fork copy-on-write")
         return
     for process in processes(subject):
-        if judged_by_configmap(subject, process):
-            continue
         if process.conf.sentinel:
             continue
         limit = process.memory_limit
-        if subject.type in (t.DOCKER_CONTAINER,) and limit is None:
+        if subject.type == t.DOCKER_CONTAINER and limit is None:
             yield "the container has no memory limit (`memory`): maxmemory cannot be checked against it"
         if subject.type in t.K8S_WORKLOADS and limit is None:
             yield f"container {process.label} has no resources.limits.memory"
+        if judged_by_configmap(subject, process):
+            continue  # maxmemory itself lives in the ConfigMap (see also redis-maxmemory-headroom)
         finding = maxmemory_finding(process.conf, allowed, limit, float(cfg["maxMemoryShare"]))
         if finding.state == "violated":
             yield f"{role(process)} in {where(subject, process)}: " + "; ".join(finding.reasons)

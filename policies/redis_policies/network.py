@@ -69,16 +69,34 @@ NO_PUBLIC_INGRESS = resource_policy(
                       "private CIDRs; never 0.0.0.0/0 or ::/0.",
 )
 
-LOOPBACK_CONFIG = {"allowedAddresses": {"type": "array", "items": {"type": "string"}, "default": ["127.0.0.1", "::1"],
-                                        "description": "Host addresses a Redis container may publish ports on."}}
+LOOPBACK_CONFIG = {
+    "allowedAddresses": {"type": "array", "items": {"type": "string"}, "default": ["127.0.0.1", "::1"],
+                         "description": "Host addresses a Redis container may publish ports on."},
+    "ports": PORTS_CONFIG["ports"],
+    "portSpan": {"type": "integer", "minimum": 1, "default": 100,
+                 "description": "A container publishing any of ports[i] .. ports[i]+portSpan-1 counts as Redis "
+                                "(several nodes on one host use consecutive ports)."},
+}
+
+
+def _publishes_redis_port(props: dict[str, Any], ports: list[int], span: int) -> bool:
+    for port in as_list(props.get("ports")):
+        internal = port.get("internal") if isinstance(port, dict) else None
+        if isinstance(internal, (int, float)) and any(base <= int(internal) < base + span for base in ports):
+            return True
+    return False
 
 
 def check_loopback(subject: Subject) -> Iterator[str]:
     """A Redis container publishes its ports on loopback only and does not share the host network."""
-    if subject.type != t.DOCKER_CONTAINER or not t.docker_is_redis(subject.props):
+    if subject.type != t.DOCKER_CONTAINER:
         return
-    allowed = set(subject.config["allowedAddresses"])
-    props = subject.props
+    props, cfg = subject.props, subject.config
+    ports = [int(p) for p in cfg["ports"]]
+    # A container that holds the network namespace for Redis containers publishes their ports without running Redis.
+    if not t.docker_is_redis(props) and not _publishes_redis_port(props, ports, int(cfg["portSpan"])):
+        return
+    allowed = set(cfg["allowedAddresses"])
     if props.get("networkMode") == "host":
         yield "networkMode 'host' exposes Redis on every host interface; use a bridge network and publish on loopback"
     for port in as_list(props.get("ports")):
@@ -105,7 +123,7 @@ def remedy_loopback(subject: Subject) -> Optional[dict[str, Any]]:
 
 DOCKER_LOOPBACK = resource_policy(
     "redis-docker-loopback-only",
-    "Docker containers running Redis publish their ports on loopback addresses only.",
+    "Docker containers running Redis (or publishing Redis ports) publish them on loopback addresses only.",
     check_loopback, remedy=remedy_loopback, severity=Severity.HIGH, config=LOOPBACK_CONFIG,
     remediation_steps="Set ip='127.0.0.1' on every ContainerPortArgs (redis-infra: docker.publish_address) and do not "
                       "use network_mode='host'; reach Redis from other hosts through a TLS tunnel or a private network.",

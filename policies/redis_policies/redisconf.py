@@ -283,8 +283,8 @@ def auth_finding(conf: RedisConf) -> Finding:
         return Finding.ok()
     aclfile = conf.value("aclfile")
     if aclfile:
-        if aclfile in conf.external:
-            return Finding.unknown(f"users come from {aclfile}, which the resource does not carry")
+        if aclfile in conf.external or conf.unknown:
+            return Finding.unknown(f"users come from {aclfile}, which is not visible (another volume, or not known yet)")
         return Finding.violated(f"{aclfile} does not define the `default` user, so Redis creates it without a password")
     return _missing(conf, ["no `requirepass` and no ACL users: anyone who reaches the port has full access"])
 

@@ -12,10 +12,12 @@ def processes(subject: Subject) -> list[t.Process]:
     """Every Redis/Sentinel process the resource configures ([] when it is not a Redis resource)."""
     props = subject.props
     if subject.type == t.DOCKER_CONTAINER and t.docker_is_redis(props):
-        return [t.docker_process(props)]
+        process = t.docker_process(props)
+        return [process] if process else []
     if subject.type in t.K8S_WORKLOADS:
         spec = t.pod_spec(props)
-        return [t.k8s_process(c) for c in t.redis_containers(spec)]
+        found = [t.k8s_process(c) for c in t.redis_containers(spec)]
+        return [p for p in found if p is not None]
     if subject.type == t.K8S_CONFIGMAP:
         return t.configmap_processes(props)
     if subject.type == t.EC2_INSTANCE and t.ec2_is_redis(props):

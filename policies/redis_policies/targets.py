@@ -9,8 +9,9 @@ import base64
 import binascii
 import posixpath
 import re
+import shlex
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from .redisconf import RedisConf
 from .values import UNKNOWN, as_list, get, is_unknown
@@ -54,6 +55,12 @@ def is_redis_image(image: Any) -> bool:
     """True for redis / valkey images (any registry, any tag)."""
     name = image_name(image)
     return bool(name and _REDIS_IMAGE.match(name))
+
+
+def redis_related_image(image: Any) -> bool:
+    """Images built around Redis (exporters, tools, operators): they may carry its credentials."""
+    name = image_name(image)
+    return bool(name and re.search(r"redis|valkey", name))
 
 
 def engine_of_image(image: Any) -> str | None:
@@ -111,7 +118,76 @@ def _upload_text(upload: dict[str, Any]) -> Any:
     return None
 
 
-def docker_process(props: dict[str, Any]) -> Process:
+@dataclass
+class Invocation:
+    """What a container's command line runs: a Redis/Sentinel server (with its arguments) or something else."""
+
+    server: bool
+    args: list[Any] = field(default_factory=list)
+    sentinel: bool = False
+    copies: dict[str, str] = field(default_factory=dict)  # dst -> src of `cp` in a wrapper script
+    unknown: bool = False
+
+
+_SHELLS = ("sh", "bash", "/bin/sh", "/bin/bash", "ash", "/bin/ash")
+_BINARY = re.compile(r"(^|/)(redis|valkey)-(server|sentinel)$")
+_SEPARATORS = {";", "&&", "||", "|", "&", ";;"}
+
+
+def _script_commands(script: str) -> list[list[str]]:
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    commands: list[list[str]] = [[]]
+    try:
+        for token in lexer:
+            if token in _SEPARATORS:
+                commands.append([])
+            else:
+                commands[-1].append(token)
+    except ValueError:
+        return [script.split()]
+    return [c for c in commands if c]
+
+
+def invocation(argv: list[Any]) -> Invocation:
+    """Find the server in a command line: direct, via the image's entrypoint (options / a .conf first) or `sh -c`."""
+    if any(a is UNKNOWN for a in argv):
+        return Invocation(server=True, args=[a for a in argv], unknown=True)
+    words = [a for a in argv if isinstance(a, str)]
+    if not words:
+        return Invocation(server=True)  # the image's own CMD: redis-server with built-in defaults
+    if words[0] in _SHELLS and "-c" in words[1:3]:
+        at = words.index("-c") + 1
+        if at >= len(words):
+            return Invocation(server=False)
+        commands = _script_commands(words[at])
+        copies = {c[-1]: c[-2] for c in commands if c[0] == "cp" and len(c) >= 3}
+        for command in commands:
+            command = command[1:] if command[0] == "exec" else command
+            if command and _BINARY.search(command[0]):
+                return Invocation(True, command[1:], command[0].endswith("sentinel") or "--sentinel" in command, copies)
+        return Invocation(server=False)
+    if "docker-entrypoint" in words[0]:
+        words = words[1:]
+        if not words:
+            return Invocation(server=True)
+    if _BINARY.search(words[0]):
+        return Invocation(True, words[1:], words[0].endswith("sentinel") or "--sentinel" in words)
+    if words[0].startswith("-") or words[0].endswith(".conf"):
+        # The official images' entrypoint runs redis-server when the first argument is an option or a config file.
+        return Invocation(True, words, "--sentinel" in words)
+    return Invocation(server=False)
+
+
+def docker_invocation(props: dict[str, Any]) -> Invocation:
+    """The container's invocation from entrypoints + command."""
+    entry, command = props.get("entrypoints"), props.get("command")
+    if entry is UNKNOWN or command is UNKNOWN:
+        return Invocation(server=True, unknown=True)
+    return invocation(as_list(entry) + as_list(command))
+
+
+def docker_process(props: dict[str, Any]) -> Optional[Process]:
     """The config a Redis container runs with: its command line plus the uploaded files that command reads."""
     conf = RedisConf()
     files: dict[str, Any] = {}
@@ -121,15 +197,16 @@ def docker_process(props: dict[str, Any]) -> Process:
             files[path] = _upload_text(upload)
         else:
             conf.unknown = True
-    entry = as_list(props.get("entrypoints"))
-    command = as_list(props.get("command"))
-    if props.get("command") is UNKNOWN or props.get("entrypoints") is UNKNOWN:
-        conf.unknown = True
-    argv = entry + command
-    named = conf.add_command(argv, "command")
-    if not argv and files:
-        # No command of its own: the image's default runs; count every uploaded config as read (lenient).
-        named = [p for p in files if p.endswith(".conf")]
+    run = docker_invocation(props)
+    if not run.server:
+        return None  # a one-shot job or tool in a Redis image (cluster join, backup): no server to judge
+    conf.unknown = conf.unknown or run.unknown
+    conf.sentinel = run.sentinel
+    named = conf.add_command(run.args, "command")
+    # Sentinel runs from a state file seeded by `cp <uploaded seed> <state>`: the seed is what it starts with.
+    for i, path in enumerate(named):
+        if path not in files and run.copies.get(path) in files:
+            named[i] = run.copies[path]
     _follow(conf, named, files)
     limit = _docker_memory(props.get("memory"))
     return Process("container", conf, limit)
@@ -190,11 +267,13 @@ def k8s_is_redis(props: dict[str, Any]) -> bool:
     return any(True for _ in redis_containers(pod_spec(props)))
 
 
-def k8s_process(container: dict[str, Any]) -> Process:
+def k8s_process(container: dict[str, Any]) -> Optional[Process]:
     """The config a Redis container gets from its command line; files it names come from volumes (external)."""
-    conf = RedisConf()
-    argv = as_list(container.get("command")) + as_list(container.get("args"))
-    named = conf.add_command(argv, "args")
+    run = invocation(as_list(container.get("command")) + as_list(container.get("args")))
+    if not run.server:
+        return None
+    conf = RedisConf(unknown=run.unknown, sentinel=run.sentinel)
+    named = conf.add_command(run.args, "args")
     conf.external.extend(named)
     limit = memory_quantity(get(container, "resources", "limits", "memory"))
     return Process(str(container.get("name") or "container"), conf, limit)

@@ -1,0 +1,86 @@
+"""redis-auth-required: ElastiCache token / RBAC; requirepass or ACL users on every node and Sentinel."""
+from __future__ import annotations
+
+import pytest
+
+from .builders import (
+    CONFIGMAP, CONTAINER, EC2, RG, STATEFULSET, DROP, UNKNOWN, configmap, docker_container, ec2_instance,
+    redis_container, rendered, replication_group, secret, user_data, workload,
+)
+from .conftest import Judge, messages
+
+POLICY = "redis-auth-required"
+
+
+def test_elasticache(judge: Judge) -> None:
+    assert judge(RG, replication_group(), POLICY) == []
+    assert judge(RG, replication_group(authToken=DROP, userGroupIds=["app-users"]), POLICY) == []
+    assert "neither authToken nor userGroupIds" in messages(judge(RG, replication_group(authToken=DROP), POLICY))
+    assert "neither" in messages(judge(RG, replication_group(authToken=DROP, userGroupIds=[]), POLICY))
+
+
+@pytest.mark.parametrize("role", ["primary", "replica", "sentinel"])
+def test_docker_rendered_nodes_pass(judge: Judge, role: str) -> None:
+    """redis-infra's nodes authenticate through users.acl / included secret files uploaded as secrets."""
+    assert judge(CONTAINER, docker_container(role), POLICY) == []
+
+
+def test_docker_acl_file_with_open_default_user_fails(judge: Judge) -> None:
+    props = docker_container()
+    acl = next(u for u in props["uploads"] if u["file"].endswith("users.acl"))
+    acl["content"] = secret("user default on nopass ~* &* +@all\n")
+    assert "default` user is on without a password" in messages(judge(CONTAINER, props, POLICY))
+
+
+def test_docker_acl_file_without_default_user_fails(judge: Judge) -> None:
+    """Redis creates `default` (nopass) when the ACL file does not define it."""
+    props = docker_container()
+    acl = next(u for u in props["uploads"] if u["file"].endswith("users.acl"))
+    acl["content"] = secret("user app on #" + "a" * 64 + " ~* +@all\n")
+    assert "does not define the `default` user" in messages(judge(CONTAINER, props, POLICY))
+
+
+def test_docker_sentinel_without_password_fails(judge: Judge) -> None:
+    props = docker_container("sentinel")
+    props["uploads"] = [u for u in props["uploads"] if not u["file"].endswith("sentinel-secrets.conf")]
+    props["uploads"][0]["content"] = props["uploads"][0]["content"].replace("include /etc/redis/sentinel-secrets.conf", "")
+    found = messages(judge(CONTAINER, props, POLICY))
+    assert "Sentinel accepts unauthenticated clients" in found and "sentinel auth-pass" in found
+
+
+def test_requirepass_empty_fails_everywhere(judge: Judge) -> None:
+    assert "disables authentication" in messages(judge(CONTAINER, {"image": "redis:7.2", "command": [
+        "redis-server", "--requirepass", ""]}, POLICY))
+
+
+def test_raw_container_fails(judge: Judge) -> None:
+    assert "accepts unauthenticated clients" in messages(judge(CONTAINER, {"image": "redis:7.2"}, POLICY))
+
+
+def test_file_not_carried_is_no_verdict(judge: Judge) -> None:
+    """An aclfile / include on a volume the resource does not carry: no false violation."""
+    props = docker_container()
+    props["uploads"] = [u for u in props["uploads"] if not u["file"].endswith(("users.acl", "secrets.conf"))]
+    assert judge(CONTAINER, props, POLICY) == []
+
+
+def test_kubernetes(judge: Judge) -> None:
+    conf, _ = rendered("replica")
+    assert judge(CONFIGMAP, configmap(conf), POLICY) == []  # aclfile from a Secret volume
+    open_conf = conf.replace("aclfile /etc/redis/users.acl", "").replace("include /etc/redis/secrets.conf", "")
+    assert "no `requirepass` and no ACL users" in messages(judge(CONFIGMAP, configmap(open_conf), POLICY))
+    assert judge(STATEFULSET, workload(), POLICY) == []
+    assert "accepts unauthenticated" in messages(judge(STATEFULSET, workload(redis_container(args=DROP)), POLICY))
+
+
+def test_ec2(judge: Judge) -> None:
+    conf, _ = rendered("replica")
+    assert judge(EC2, ec2_instance(), POLICY) == []
+    open_conf = conf.replace("aclfile /etc/redis/users.acl", "").replace("include /etc/redis/secrets.conf", "")
+    assert "no `requirepass`" in messages(judge(EC2, ec2_instance(userData=user_data(open_conf)), POLICY))
+
+
+def test_unknown_token_is_no_verdict(judge: Judge) -> None:
+    """A token computed by another resource is unknown during preview: it will be set."""
+    assert judge(RG, replication_group(authToken=UNKNOWN), POLICY) == []
+    assert judge(RG, replication_group(authToken=DROP, userGroupIds=UNKNOWN), POLICY) == []

@@ -1,0 +1,83 @@
+"""Preview-time unknowns and secret inputs across every resource kind: no crash, no false verdict, no leak."""
+from __future__ import annotations
+
+import pytest
+
+from redisinfra.analyzer import PolicyPack
+
+from .builders import (
+    CONFIGMAP, CONTAINER, EC2, PASSWORD, RG, STATEFULSET, UNKNOWN, configmap, docker_container, ec2_instance,
+    redis_container, rendered, replication_group, resource, secret, workload,
+)
+from .conftest import Judge, messages
+
+
+def _unknown_upload(props: dict, suffix: str) -> dict:
+    for upload in props["uploads"]:
+        if upload["file"].endswith(suffix):
+            upload["content"] = UNKNOWN
+    return props
+
+
+@pytest.mark.parametrize("type_, props", [
+    (CONTAINER, docker_container(uploads=UNKNOWN)),
+    (CONTAINER, docker_container(command=UNKNOWN)),
+    (CONTAINER, _unknown_upload(docker_container(), "redis.conf")),
+    (CONTAINER, _unknown_upload(docker_container("sentinel"), "sentinel.conf")),
+    (CONTAINER, docker_container(memory=UNKNOWN, image=UNKNOWN)),
+    (STATEFULSET, workload(redis_container(args=UNKNOWN, resources=UNKNOWN, securityContext=UNKNOWN))),
+    (STATEFULSET, {"metadata": {"name": "redis"}, "spec": UNKNOWN}),
+    (CONFIGMAP, {"metadata": {"name": "redis-config"}, "data": {"redis.conf": UNKNOWN}}),
+    (CONFIGMAP, {"metadata": {"name": "redis-config"}, "data": UNKNOWN}),
+    (EC2, ec2_instance(userData=UNKNOWN)),
+    (EC2, ec2_instance(instanceType=UNKNOWN)),
+    (RG, replication_group(transitEncryptionEnabled=UNKNOWN, authToken=UNKNOWN)),
+])
+def test_unknowns_give_no_violation(judge: Judge, type_: str, props: dict) -> None:
+    assert judge(type_, props) == [], "an unknown preview value must not turn into a violation"
+
+
+def test_generated_password_file_unknown_at_preview(judge: Judge) -> None:
+    """The secret files hold generated passwords, unknown during a real preview: the other checks still run."""
+    props = _unknown_upload(docker_container(), "secrets.conf")
+    props = _unknown_upload(props, "users.acl")
+    assert judge(CONTAINER, props) == []
+    props["uploads"][0]["content"] = props["uploads"][0]["content"].replace("port 0\n", "port 6379\n")
+    assert [d.policy for d in judge(CONTAINER, props)] == ["redis-tls-in-transit"]
+
+
+def test_unknown_inside_a_secret(judge: Judge) -> None:
+    """A secret whose value is not known yet (a token from random.RandomPassword during preview)."""
+    assert judge(RG, replication_group(authToken=secret(UNKNOWN))) == []
+
+
+def test_secret_inputs_everywhere_do_not_leak(judge: Judge) -> None:
+    """Secret-marked inputs are read (so the checks work) but never echoed in a message."""
+    conf, secret_files = rendered("replica")
+    leaked = configmap(conf + secret_files["secrets.conf"])
+    cases = [
+        (RG, replication_group(authToken=PASSWORD, transitEncryptionEnabled=False)),
+        (CONFIGMAP, leaked),
+        (STATEFULSET, workload(redis_container(env=[{"name": "REDIS_PASSWORD", "value": PASSWORD}]))),
+        (CONTAINER, docker_container(envs=[f"REDIS_PASSWORD={PASSWORD}"], command=["redis-server", "--requirepass",
+                                                                                 secret(PASSWORD)])),
+    ]
+    for type_, props in cases:
+        found = judge(type_, props)
+        assert found, type_
+        assert PASSWORD not in messages(found)
+
+
+def test_whole_secret_config_file_is_judged(judge: Judge) -> None:
+    """A config uploaded entirely as a secret is still read: secrecy must not hide a plaintext port."""
+    props = docker_container()
+    props["uploads"][0]["content"] = secret(props["uploads"][0]["content"].replace("port 0\n", "port 6379\n"))
+    assert [d.policy for d in judge(CONTAINER, props)] == ["redis-tls-in-transit"]
+
+
+def test_dry_run_flag_does_not_change_verdicts() -> None:
+    """`pulumi up` (dry_run false) and preview judge the same inputs the same way."""
+    with PolicyPack(stack="up", dry_run=False) as pack:
+        pack.configure({})
+        found = pack.analyze(resource(RG, replication_group(transitEncryptionEnabled=False)))
+        assert [d.policy for d in found] == ["redis-tls-in-transit"]

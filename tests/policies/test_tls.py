@@ -1,0 +1,105 @@
+"""redis-tls-in-transit: a passing and a failing resource per backend, plus what the policy must not flag."""
+from __future__ import annotations
+
+import pytest
+
+from .builders import (
+    CONFIGMAP, CONTAINER, DEPLOYMENT, EC2, RG, STATEFULSET, DROP, configmap, docker_container, ec2_instance,
+    redis_container, rendered, replication_group, user_data, workload,
+)
+from .conftest import Judge, messages
+
+POLICY = "redis-tls-in-transit"
+
+
+def _plain(conf: str) -> str:
+    """The same config with TLS turned off the way people do it."""
+    return conf.replace("port 0\n", "").replace("tls-port", "port")
+
+
+def test_elasticache(judge: Judge) -> None:
+    assert judge(RG, replication_group(), POLICY) == []
+    assert "transitEncryptionEnabled is off" in messages(judge(RG, replication_group(transitEncryptionEnabled=False), POLICY))
+    assert "is off" in messages(judge(RG, replication_group(transitEncryptionEnabled=DROP, transitEncryptionMode=DROP), POLICY))
+    assert "'preferred'" in messages(judge(RG, replication_group(transitEncryptionMode="preferred"), POLICY))
+    # No mode given with encryption on: AWS creates the group in 'required' mode.
+    assert judge(RG, replication_group(transitEncryptionMode=DROP), POLICY) == []
+
+
+@pytest.mark.parametrize("role", ["primary", "replica", "sentinel"])
+def test_docker_rendered_config_passes(judge: Judge, role: str) -> None:
+    assert judge(CONTAINER, docker_container(role), POLICY) == []
+
+
+def test_docker_plaintext_port_fails(judge: Judge) -> None:
+    conf, _ = rendered("replica")
+    props = docker_container()
+    props["uploads"][0]["content"] = conf.replace("port 0\n", "port 6379\n")
+    assert "plaintext `port 6379` is open" in messages(judge(CONTAINER, props, POLICY))
+
+
+def test_docker_replication_without_tls_fails(judge: Judge) -> None:
+    conf, _ = rendered("replica")
+    props = docker_container()
+    props["uploads"][0]["content"] = conf.replace("tls-replication yes", "tls-replication no")
+    assert "tls-replication" in messages(judge(CONTAINER, props, POLICY))
+
+
+def test_docker_sentinel_seed_is_what_is_judged(judge: Judge) -> None:
+    """Sentinel runs from /data/sentinel.conf seeded by `cp` from the upload: the upload decides."""
+    props = docker_container("sentinel")
+    props["uploads"][0]["content"] = _plain(props["uploads"][0]["content"])
+    assert "Sentinel in container is not TLS-only" in messages(judge(CONTAINER, props, POLICY))
+
+
+def test_docker_command_line_options_count(judge: Judge) -> None:
+    """`redis-server --port 6379` on the command line overrides nothing secure: it is the config."""
+    props = {"image": "redis:7.2", "command": ["redis-server", "--port", "6379", "--maxmemory", "100mb"], "memory": 512}
+    assert "plaintext `port 6379`" in messages(judge(CONTAINER, props, POLICY))
+    ok = {"image": "redis:7.2", "command": ["redis-server", "--port", "0", "--tls-port", "6379", "--tls-cert-file",
+                                            "/tls/c", "--tls-key-file", "/tls/k"], "memory": 512}
+    assert judge(CONTAINER, ok, POLICY) == []
+
+
+def test_raw_container_with_default_config_fails(judge: Judge) -> None:
+    """A bare redis image runs with built-in defaults: plaintext 6379."""
+    assert "plaintext port 6379 is open by default" in messages(judge(CONTAINER, {"image": "valkey/valkey:8.0"}, POLICY))
+
+
+def test_not_a_server_is_not_judged(judge: Judge) -> None:
+    """A one-shot job in a Redis image (cluster join, backup) runs no server: nothing to judge."""
+    job = {"image": "redis:7.2", "command": ["sh", "/etc/redis/cluster-join.sh"]}
+    assert judge(CONTAINER, job, POLICY) == []
+    other = {"image": "nginx:1.27", "ports": [{"internal": 80, "external": 8080}]}
+    assert judge(CONTAINER, other, POLICY) == []
+
+
+def test_kubernetes_configmap(judge: Judge) -> None:
+    conf, _ = rendered("replica")
+    assert judge(CONFIGMAP, configmap(conf), POLICY) == []
+    assert "plaintext" in messages(judge(CONFIGMAP, configmap(_plain(conf)), POLICY))
+    cluster = conf.replace("tls-replication yes", "tls-replication yes\ncluster-enabled yes")
+    # The config includes files from a Secret volume: a directive missing here may live there (no verdict) ...
+    assert judge(CONFIGMAP, configmap(cluster), POLICY) == []
+    # ... but with the whole config visible, the plaintext cluster bus is a violation.
+    visible = cluster.replace("include /etc/redis/secrets.conf", "").replace("aclfile /etc/redis/users.acl", "")
+    assert "tls-cluster yes" in messages(judge(CONFIGMAP, configmap(visible), POLICY))
+    assert "tls-cluster` is off" in messages(judge(CONFIGMAP, configmap(cluster + "tls-cluster no\n"), POLICY))
+
+
+@pytest.mark.parametrize("kind", [STATEFULSET, DEPLOYMENT])
+def test_kubernetes_workload(judge: Judge, kind: str) -> None:
+    """A workload mounting its config defers to the ConfigMap; one configured by args is judged itself."""
+    assert judge(kind, workload(), POLICY) == []
+    by_args = workload(redis_container(args=["--port", "6379", "--requirepass", "$(REDIS_PASSWORD)"]))
+    assert "plaintext `port 6379`" in messages(judge(kind, by_args, POLICY))
+    bare = workload(redis_container(args=DROP))
+    assert "plaintext port 6379 is open by default" in messages(judge(kind, bare, POLICY))
+
+
+def test_ec2_user_data(judge: Judge) -> None:
+    conf, _ = rendered("replica")
+    assert judge(EC2, ec2_instance(), POLICY) == []
+    assert "plaintext" in messages(judge(EC2, ec2_instance(userData=user_data(_plain(conf))), POLICY))
+    unrelated = {"ami": "ami-1", "instanceType": "t3.micro", "userData": "#!/bin/sh\nyum install -y nginx\n"}
+    assert judge(EC2, unrelated, POLICY) == []
