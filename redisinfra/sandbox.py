@@ -79,6 +79,33 @@ def loopback_addresses(plan: Plan, rng: random.Random | None = None) -> dict[str
     raise SandboxError("no free loopback /24 found for the sandbox")
 
 
+@dataclass(frozen=True)
+class Prebuilt:
+    """Files rendered elsewhere (e.g. what the Docker backend uploads into its containers), run exactly as they are.
+
+    Only the directories are mapped (`paths` -> the sandbox's per-node directories), in file locations and contents.
+    The plan's addresses must be reachable on this machine (loopback, or a name resolving to it).
+    """
+
+    plan: Plan
+    secrets: Secrets
+    files: dict[str, dict[str, str]]  # node name -> {absolute path in the deployment: text}
+    paths: Paths  # the deployment's directories
+    ca_pem: str | None = None
+    client_pems: tuple[str, str] | None = None
+    form_cluster: Callable[["Sandbox"], None] | None = None  # replaces the sandbox's own cluster formation
+
+
+def map_paths(text: str, source: Paths, target: Paths) -> str:
+    """`text` with the deployment's directories replaced by the sandbox's (TLS dir first: it sits in conf_dir)."""
+    import re
+
+    for old, new in ((source.tls_dir, target.tls_dir), (source.conf_dir, target.conf_dir),
+                     (source.data_dir, target.data_dir)):
+        text = re.sub(rf"(?<![\w/.-]){re.escape(old)}(?=/|\s|\"|'|$)", new.replace("\\", "\\\\"), text, flags=re.M)
+    return text
+
+
 @dataclass
 class Process:
     """One started node."""
@@ -112,8 +139,12 @@ class Sandbox:
     ca: CertificateAuthority | None = field(init=False, default=None)
     started_at: float = field(init=False, default=0.0)
     ready_seconds: float = field(init=False, default=0.0)
+    prebuilt: Prebuilt | None = None
 
     def __post_init__(self) -> None:
+        if self.prebuilt is not None:
+            self.plan, self.secrets = self.prebuilt.plan, self.prebuilt.secrets
+            return
         plan = build_plan(self.config)
         self.plan = plan.with_addresses(loopback_addresses(plan))
         self.secrets = generate_secrets(self.config)
@@ -141,7 +172,8 @@ class Sandbox:
             self._start(process)
         self.connection = self._connection()
         if self.config.topology == "cluster":
-            self._form_cluster()
+            form = self.prebuilt.form_cluster if self.prebuilt and self.prebuilt.form_cluster else Sandbox._form_cluster
+            form(self)
         self.wait_healthy()
         self.ready_seconds = time.monotonic() - self.started_at
         return self.connection
@@ -182,6 +214,9 @@ class Sandbox:
 
     def _write_files(self) -> None:
         assert self.base_dir is not None
+        if self.prebuilt is not None:
+            self._write_prebuilt(self.prebuilt)
+            return
         tls = self.config.security.tls.enabled
         if tls:
             self.ca = CertificateAuthority()
@@ -210,6 +245,23 @@ class Sandbox:
                 config_file = paths.sentinel_state
             self.processes[node.name] = Process(node, paths, config_file, log=str(root / "node.log"))
 
+    def _write_prebuilt(self, prebuilt: Prebuilt) -> None:
+        assert self.base_dir is not None
+        self.client_pems = prebuilt.client_pems
+        for node in self.plan.all_nodes:
+            root = Path(self.base_dir) / node.name
+            paths = Paths(conf_dir=str(root / "conf"), data_dir=str(root / "data"), tls_dir=str(root / "tls"))
+            for folder in (paths.conf_dir, paths.data_dir, paths.tls_dir):
+                os.makedirs(folder, mode=0o700, exist_ok=True)
+            for path, text in prebuilt.files[node.name].items():
+                _write(Path(map_paths(path, prebuilt.paths, paths)), map_paths(text, prebuilt.paths, paths), 0o600)
+            if node.is_data:
+                config_file = paths.conf("redis.conf")
+            else:
+                shutil.copyfile(paths.conf("sentinel.conf"), paths.sentinel_state)
+                config_file = paths.sentinel_state
+            self.processes[node.name] = Process(node, paths, config_file, log=str(root / "node.log"))
+
     def _start(self, process: Process) -> None:
         binary = server_binary(self.config.engine, sentinel=not process.node.is_data)
         log = open(process.log, "ab")
@@ -222,7 +274,8 @@ class Sandbox:
             log.close()
 
     def _connection(self) -> Connection:
-        return from_plan(self.plan, self.secrets, self.ca.cert_pem if self.ca else None, backend="sandbox",
+        ca_pem = self.prebuilt.ca_pem if self.prebuilt else (self.ca.cert_pem if self.ca else None)
+        return from_plan(self.plan, self.secrets, ca_pem, backend="sandbox",
                          client=getattr(self, "client_pems", None) if self.config.security.tls.client_auth == "required" else None)
 
     def client(self, name: str, *, user: str | None = None, timeout: float = 2.0) -> redis.Redis:
