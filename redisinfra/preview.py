@@ -129,7 +129,10 @@ def run_gate(stack: str, *, policy_config: Optional[str] = None,
         raise BadInput(" ".join(str(error).split())) from None
     resources = to_resources(recording)
     config_path = policy_config_for(name, policy_config)
-    pack_config = read_pack_config(config_path) if config_path else {}
+    try:
+        pack_config = read_pack_config(config_path) if config_path else {}
+    except PackError as error:
+        raise BadInput(str(error)) from None
     notes = [m for m in recording.warnings()]
     with PolicyPack(pack_dir, stack=name, stack_config=config, dry_run=True) as pack:
         pack.info()
@@ -201,7 +204,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         verdict = run_gate(args.stack, policy_config=args.policy_config)
     except (BadInput, PackError) as error:
-        code = 2 if isinstance(error, BadInput) or "policy config" in str(error) else 1
+        code = 2 if isinstance(error, BadInput) else 1
         print(f"preview: {error}", file=sys.stderr)
         return code
     except Exception as error:  # noqa: BLE001 - the program itself failed: one line, not a traceback

@@ -87,6 +87,11 @@ def _env_exposures(pairs: list[tuple[str, Any]], where_: str) -> Iterator[str]:
         yield f"environment variable {name} of {where_} carries a credential (env is readable via inspect / /proc)"
 
 
+def _what(conf: RedisConf) -> str:
+    """The directives that expose a password, once each (`masterauth, requirepass`); never their values."""
+    return ", ".join(dict.fromkeys(e.split(" in ")[0] for e in conf.secret_exposures()))
+
+
 def check_secrets(subject: Subject) -> Iterator[str]:
     """Passwords only as Pulumi secrets, and never in commands, env, labels, ConfigMaps or user data."""
     props = subject.props
@@ -125,8 +130,9 @@ def check_secrets(subject: Subject) -> Iterator[str]:
                 continue
             conf = RedisConf()
             conf.add_text(text, str(upload.get("file")))
-            for exposure in conf.secret_exposures():
-                yield f"uploaded file {upload.get('file')} holds a password ({exposure.split(' in ')[0]}) but is not a Pulumi secret"
+            found = _what(conf)
+            if found:
+                yield f"uploaded file {upload.get('file')} holds a password ({found}) but is not a Pulumi secret"
         return
     if subject.type in t.K8S_WORKLOADS:
         for container in t.redis_containers(t.pod_spec(props)):
@@ -143,14 +149,16 @@ def check_secrets(subject: Subject) -> Iterator[str]:
             if isinstance(value, str) and PRIVATE_KEY in value:
                 yield f"ConfigMap data.{key} is a private key: ConfigMaps are not secret; use a Secret"
         for process in processes(subject):
-            for exposure in process.conf.secret_exposures():
-                yield f"ConfigMap {process.label} holds a password ({exposure.split(' in ')[0]}): ConfigMaps are not secret; use a Secret"
+            found = _what(process.conf)
+            if found:
+                yield f"ConfigMap {process.label} holds a password ({found}): ConfigMaps are not secret; use a Secret"
         return
     if subject.type == t.EC2_INSTANCE and t.ec2_is_redis(props):
         text = t.user_data(props)
         for process in processes(subject):
-            for exposure in process.conf.secret_exposures():
-                yield f"user data holds a password ({exposure.split(' in ')[0]}): user data is readable by anything on the instance and via the API"
+            found = _what(process.conf)
+            if found:
+                yield f"user data holds a password ({found}): user data is readable by anything on the instance and via the API"
         if isinstance(text, str) and PRIVATE_KEY in text:
             yield "user data holds a private key: fetch it at boot (SSM / Secrets Manager) instead"
         if isinstance(text, str):

@@ -203,6 +203,8 @@ def docker_process(props: dict[str, Any]) -> Optional[Process]:
     conf.unknown = conf.unknown or run.unknown
     conf.sentinel = run.sentinel
     named = conf.add_command(run.args, "command")
+    # `--include` / `--aclfile` on the command line name files just like the config file does.
+    named += [d.args[0] for d in conf.directives if d.name in ("include", "aclfile") and d.args]
     # Sentinel runs from a state file seeded by `cp <uploaded seed> <state>`: the seed is what it starts with.
     for i, path in enumerate(named):
         if path not in files and run.copies.get(path) in files:
