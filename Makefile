@@ -47,5 +47,13 @@ docs: venv
 bench: deps
 	$(PY) benchmarks/bringup.py
 
+# Offline gate: the program under mocks + the policy pack over gRPC (no Pulumi CLI, no credentials). JSON=1 for JSON.
+preview: venv
+	@$(PY) -m redisinfra.preview $(STACK) $(if $(JSON),--json)
+
+.PHONY: bench-preview
+bench-preview: venv
+	@$(PY) benchmarks/preview.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .sandbox
