@@ -14,6 +14,7 @@ help:
 	@echo "make sandbox-down                                                 stop a KEEP=1 sandbox"
 	@echo "make test                                                         all tests (real Redis, mocks, policies)"
 	@echo "make validate [STACK=dev]                                         validate a stack file"
+	@echo "make up STACK=dev [YES=1] [JSON=1]                                pulumi up, then the post-deploy checks"
 	@echo "make docs                                                         regenerate README config table and schema"
 
 $(VENV)/.installed: requirements.txt
@@ -43,6 +44,10 @@ test: deps
 docs: venv
 	$(PY) -m redisinfra.connection > schema/connection.schema.json
 	$(PY) -m redisinfra.docs README.md
+
+# Deploy with the Pulumi CLI, then the post-deploy checks (docs/docker.md); one-line error without the CLI or Docker.
+up: deps
+	@$(PY) -m redisinfra.up $(STACK) $(if $(YES),--yes) $(if $(JSON),--json)
 
 bench: deps
 	$(PY) benchmarks/bringup.py
