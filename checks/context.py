@@ -98,22 +98,19 @@ class Context:
         return {endpoint.shard or 0: endpoint} if endpoint else {}
 
     def _cluster_primaries(self) -> dict[int, Endpoint]:
+        # Each node's own `myself` line is authoritative for its role; gossip about others may lag a failover.
+        found = {}
         for endpoint in self.data:
             conn = self.node(endpoint.name)
             if conn is None:
                 continue
             try:
-                nodes = cluster_nodes(conn)
+                me = next((n for n in cluster_nodes(conn) if "myself" in n["flags"]), None)
             except redis.RedisError:
                 continue
-            found = {}
-            for entry in nodes:
-                if "master" in entry["flags"] and "fail" not in entry["flags"] and entry["slots"]:
-                    known = self.endpoint_at(entry["host"], entry["port"])
-                    if known is not None:
-                        found[known.shard or 0] = known
-            return found
-        return {}
+            if me and "master" in me["flags"] and me["slots"]:
+                found[endpoint.shard or 0] = endpoint
+        return found
 
     def primary_of(self, endpoint: Endpoint) -> Endpoint | None:
         """The current primary of an endpoint's shard."""

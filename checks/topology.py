@@ -118,7 +118,7 @@ def sentinels_agree(ctx: Context) -> Result:
     if not answers:
         return skipped("sentinel-agree", "sentinels", "no Sentinel reachable (see reach)")
     if len(answers) > 1:
-        listing = "; ".join(f"{a} ({', '.join(names)})" for a, names in sorted(answers.items()))
+        listing = "; ".join(f"{a} ({', '.join(names)})" for a, names in sorted(answers.items(), key=lambda kv: (-len(kv[1]), kv[0])))
         return failed("sentinel-agree", "sentinels", f"Sentinels disagree on the primary: {listing}")
     address = next(iter(answers))
     host, _, port = address.rpartition(":")
@@ -150,44 +150,42 @@ def cluster_node(ctx: Context, endpoint: Endpoint, conn: redis.Redis) -> Result:
 
 
 def cluster_layout(ctx: Context) -> Result:
-    """Masters and replicas per master as expected; replicas in another zone than their master when zones are known."""
+    """Masters and replicas per master as expected; replicas in another zone than their master when zones are known.
+
+    Each node's own `myself` line is authoritative for its role and master (gossip may lag a second behind a
+    CLUSTER REPLICATE), so the layout is assembled from every reachable node's view of itself.
+    """
     expected = ctx.connection.expected
-    view, source = None, None
+    selves: dict[str, tuple[Endpoint, dict]] = {}  # node id -> (endpoint, its own line)
+    strangers: set[str] = set()
     for endpoint in ctx.data:
         conn = ctx.node(endpoint.name)
-        if conn is not None:
-            try:
-                view, source = cluster_nodes(conn), endpoint.name
-                break
-            except redis.RedisError:
-                continue
-    if view is None:
+        if conn is None:
+            continue
+        try:
+            view = cluster_nodes(conn)
+        except redis.RedisError:
+            continue
+        for entry in view:
+            if "myself" in entry["flags"]:
+                selves[entry["id"]] = (endpoint, entry)
+            elif ctx.endpoint_at(entry["host"], entry["port"]) is None and "noaddr" not in entry["flags"]:
+                strangers.add(f"{entry['host']}:{entry['port']}")
+    if not selves:
         return skipped("cluster", "cluster", "no data node reachable (see reach)")
-    masters = [n for n in view if "master" in n["flags"] and n["slots"]]
+    masters = {i: e for i, (e, line) in selves.items() if "master" in line["flags"] and line["slots"]}
     problems = []
     if len(masters) != expected.shards:
         problems.append(f"{len(masters)} masters with slots, expected {expected.shards}")
-    for master in masters:
-        replicas = [n for n in view if n["master"] == master["id"] and "fail" not in n["flags"]
-                    and n["link"] == "connected"]
-        label = _label(ctx, master)
+    for master_id, master in masters.items():
+        replicas = [e for e, line in selves.values() if line["master"] == master_id]
         if len(replicas) != expected.replicas_per_shard:
-            problems.append(f"{label} has {len(replicas)} connected replicas, expected {expected.replicas_per_shard}")
-        master_ep = ctx.endpoint_at(master["host"], master["port"])
+            problems.append(f"master {master.name} has {len(replicas)} replicas, expected {expected.replicas_per_shard}")
         for replica in replicas:
-            replica_ep = ctx.endpoint_at(replica["host"], replica["port"])
-            if master_ep and replica_ep and master_ep.zone and replica_ep.zone and master_ep.zone == replica_ep.zone:
-                problems.append(f"replica {replica_ep.name} is in {replica_ep.zone}, the same zone as its master "
-                                f"{master_ep.name}")
-    strangers = [f"{n['host']}:{n['port']}" for n in view if ctx.endpoint_at(n["host"], n["port"]) is None
-                 and "noaddr" not in n["flags"]]
+            if master.zone and replica.zone and master.zone == replica.zone:
+                problems.append(f"replica {replica.name} is in {replica.zone}, the same zone as its master {master.name}")
     if strangers:
-        problems.append(f"nodes not in the contract: {', '.join(strangers)}")
+        problems.append(f"nodes not in the contract: {', '.join(sorted(strangers))}")
     zones = "zones distinct" if all(e.zone for e in ctx.data) else "zones unknown"
     return verdict("cluster", "cluster", problems,
-                   f"{len(masters)} masters x {expected.replicas_per_shard} replicas, {zones} (view of {source})")
-
-
-def _label(ctx: Context, entry: dict) -> str:
-    known = ctx.endpoint_at(entry["host"], entry["port"])
-    return f"master {known.name}" if known else f"master {entry['host']}:{entry['port']}"
+                   f"{len(masters)} masters x {expected.replicas_per_shard} replicas, {zones}")

@@ -3,12 +3,20 @@
 the wrong CA, a node that does not answer) fails exactly the check that proves it."""
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from checks import Settings
+from checks.sandbox_hook import after_up
+from redisinfra.connection import to_json
 from redisinfra.connection import Endpoint
 from redisinfra.sandbox import Sandbox
 from redisinfra.tlsgen import CertificateAuthority
@@ -16,6 +24,7 @@ from tests.checks_support import (check, checks_until, expected_checks, fails, f
                                   unused_address, with_endpoint)
 
 pytestmark = pytest.mark.redis
+ROOT = Path(__file__).resolve().parent.parent
 
 STACK = {"name": "single", "backend": "kubernetes", "topology": "standalone", "memory": {"node_memory": "256mb"},
          "security": {"auth": {"mode": "acl", "users": [{"name": "app"}, {"name": "reporting", "access": "readonly"}]}}}
@@ -140,3 +149,63 @@ def test_readonly_user_connection_still_checks(box: Sandbox) -> None:
     results = checks_until(connection, lambda rs: True, "a run")
     assert ("roundtrip", NODE) in fails(results)  # a readonly user cannot write: the round trip says so
     assert "NoPermissionError" in fails(results)[("roundtrip", NODE)]
+
+
+def _outputs_file(tmp_path: Path, connection) -> Path:
+    path = tmp_path / "outputs.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)  # it holds the password, like `pulumi stack output --show-secrets`
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps({"connection": json.loads(to_json(connection)), "other": 1}))
+    return path
+
+
+def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "checks", *args], capture_output=True, text=True, input=stdin,
+                          cwd=ROOT, timeout=120)
+
+
+def test_command_line_table_json_and_exit_codes(box: Sandbox, tmp_path: Path) -> None:
+    path = _outputs_file(tmp_path, box.connection)
+    done = _run("--outputs", str(path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].split() == ["check", "target", "status", "detail"]
+    rows = [line.split()[:3] for line in done.stdout.splitlines()[2:-1]]
+    assert ["roundtrip", "single-0", "PASS"] in rows and all(row[2] == "PASS" for row in rows)
+    assert box.secrets.password("app") not in done.stdout + done.stderr
+    piped = _run("--json", stdin=path.read_text())
+    report = json.loads(piped.stdout)
+    assert piped.returncode == 0 and report["ok"] and report["summary"]["fail"] == 0
+    assert {r["check"] for r in report["results"]} >= {"reach", "roundtrip", "tls", "auth", "memory"}
+    wrong = box.connection.model_copy(update={"tls": box.connection.tls.model_copy(
+        update={"ca_pem": CertificateAuthority().cert_pem})})
+    failing = _run("--outputs", str(_write(tmp_path, wrong)))
+    assert failing.returncode == 1
+    assert ["reach", "single-0", "FAIL"] in [line.split()[:3] for line in failing.stdout.splitlines()]
+
+
+def _write(tmp_path: Path, connection) -> Path:
+    folder = tmp_path / "wrong"
+    folder.mkdir()
+    return _outputs_file(folder, connection)
+
+
+def test_make_check_with_outputs_file(box: Sandbox, tmp_path: Path) -> None:
+    path = _outputs_file(tmp_path, box.connection)
+    done = subprocess.run(["make", "-s", "check", f"OUTPUTS={path}", "JSON=1"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True
+
+
+def test_sandbox_hook_prints_table_and_fails_on_a_failing_check(box: Sandbox, admin, capsys) -> None:
+    args = argparse.Namespace(json=False, drill=None)
+    assert after_up(box.connection, sandbox=box, args=args) == 0
+    assert "checks of single (sandbox, standalone):" in capsys.readouterr().out
+    admin.config_set("maxmemory-policy", "noeviction")
+    try:
+        code = after_up(box.connection, sandbox=box, args=argparse.Namespace(json=True, drill=None))
+    finally:
+        admin.config_set("maxmemory-policy", "volatile-lru")
+    assert code == 1
+    assert capsys.readouterr().out == ""  # JSON mode: the sandbox prints one document holding this report
+    assert args.checks_report["ok"] is True
