@@ -45,6 +45,13 @@ docs: venv
 	$(PY) -m redisinfra.connection > schema/connection.schema.json
 	$(PY) -m redisinfra.docs README.md
 
+# Post-deploy checks (docs/checks.md): STACK=<name> reads `pulumi stack output`; OUTPUTS=file.json (or - for stdin).
+check: venv
+	@$(PY) -m checks $(if $(OUTPUTS),--outputs $(OUTPUTS),--stack $(STACK)) $(if $(DRILL),--drill failover) $(if $(JSON),--json)
+
+bench-checks: deps
+	$(PY) benchmarks/checks.py
+
 # Deploy with the Pulumi CLI, then the post-deploy checks (docs/docker.md); one-line error without the CLI or Docker.
 up: deps
 	@$(PY) -m redisinfra.up $(STACK) $(if $(YES),--yes) $(if $(JSON),--json)

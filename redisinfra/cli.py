@@ -77,10 +77,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         for node in sandbox.plan.all_nodes:
             say(f"  {node.name:<22} {node.role:<8} {node.address}:{node.port}"
                 f"{f'  shard {node.shard}' if cfg.topology == 'cluster' else ''}{f'  {node.zone}' if node.zone else ''}")
-        for hook in AFTER_UP:
+        from checks.sandbox_hook import after_up  # post-deploy checks (+ drill with --drill), issue 3
+
+        for hook in [after_up, *AFTER_UP]:
             code = max(code, hook(connection, sandbox=sandbox, args=args))
         if args.json:
             print(json.dumps({"ready_seconds": round(sandbox.ready_seconds, 3),
+                              "checks": getattr(args, "checks_report", None),
                               "connection": json.loads(to_json(connection, reveal=False))}))
         else:
             print("connection (stack output `connection`, secrets masked):")
