@@ -65,10 +65,23 @@ def test_flipping_tls_mode_fails_naming_policy_and_resource(tmp_path: Path) -> N
     assert [(v["policy"], v["resource"]) for v in verdict["violations"]] == [("redis-tls-in-transit", "redis-prod-group")]
 
 
+def test_flipping_tls_off_in_dev_names_every_container(tmp_path: Path) -> None:
+    """Docker backend (when present): TLS off in a copy of dev fails on each node and Sentinel container."""
+    copy = tmp_path / "Pulumi.dev.yaml"
+    copy.write_text((ROOT / "Pulumi.dev.yaml").read_text() + "  redis:security:\n    tls:\n      enabled: false\n")
+    result = gate(str(copy), "--json")
+    verdict = json.loads(result.stdout)
+    containers = [r["name"] for r in verdict["resources"] if r["type"] == "docker:index/container:Container"]
+    if not containers:
+        pytest.fail("the dev stack registers no containers: the Docker backend is missing")
+    servers = sorted(v["resource"] for v in verdict["violations"] if v["policy"] == "redis-tls-in-transit")
+    assert result.returncode == 1 and servers
+    assert set(servers) <= set(containers) and all(v["level"] == "mandatory" for v in verdict["violations"])
+
+
 def test_make_preview_target(tmp_path: Path) -> None:
     """`make preview STACK=<file>`: fails (make reports its own 2) and names the policy; passes for prod."""
-    copy = _flipped_prod(tmp_path, "auto_minor_version_upgrade", "auto_minor_version_upgrade") if False else \
-        _flipped_prod(tmp_path, "snapshot_retention_days: 14", "snapshot_retention_days: 3")
+    copy = _flipped_prod(tmp_path, "snapshot_retention_days: 14", "snapshot_retention_days: 3")
     failed = subprocess.run(["make", "-s", "preview", f"STACK={copy}"], cwd=ROOT, capture_output=True, text=True,
                             timeout=240)
     assert failed.returncode != 0
