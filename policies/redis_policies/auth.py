@@ -10,7 +10,7 @@ from . import targets as t
 from .framework import Subject, resource_policy
 from .redisconf import RedisConf, auth_finding
 from .selfhosted import judged_by_configmap, processes, role, where
-from .values import UNKNOWN, as_list, get, is_secret
+from .values import UNKNOWN, as_list, get, is_secret, text
 
 # Env var names that carry a credential (the *_FILE variants point at a file and are fine).
 _SECRET_NAME = re.compile(r"(PASS|PASSWORD|SECRET|TOKEN|AUTH|CREDENTIAL)", re.IGNORECASE)
@@ -124,19 +124,19 @@ def check_secrets(subject: Subject) -> Iterator[str]:
                 content = upload.get("contentBase64")
             if not isinstance(content, str) or is_secret(content):
                 continue
-            text = t._upload_text(upload)  # pylint: disable=protected-access
-            if isinstance(text, str) and PRIVATE_KEY in text:
+            body = t._upload_text(upload)  # pylint: disable=protected-access
+            if isinstance(body, str) and PRIVATE_KEY in body:
                 yield f"uploaded file {upload.get('file')} is a private key but is not a Pulumi secret"
                 continue
             conf = RedisConf()
-            conf.add_text(text, str(upload.get("file")))
+            conf.add_text(body, str(upload.get("file")))
             found = _what(conf)
             if found:
                 yield f"uploaded file {upload.get('file')} holds a password ({found}) but is not a Pulumi secret"
         return
     if subject.type in t.K8S_WORKLOADS:
         for container in t.redis_containers(t.pod_spec(props)):
-            label = f"container {container.get('name')}"
+            label = f"container {text(container.get('name'), '?')}"
             argv = as_list(container.get("command")) + as_list(container.get("args"))
             yield from _argv_exposures(argv, label)
             env = [(e.get("name"), e.get("value")) for e in as_list(container.get("env"))
@@ -154,15 +154,15 @@ def check_secrets(subject: Subject) -> Iterator[str]:
                 yield f"ConfigMap {process.label} holds a password ({found}): ConfigMaps are not secret; use a Secret"
         return
     if subject.type == t.EC2_INSTANCE and t.ec2_is_redis(props):
-        text = t.user_data(props)
+        body = t.user_data(props)
         for process in processes(subject):
             found = _what(process.conf)
             if found:
                 yield f"user data holds a password ({found}): user data is readable by anything on the instance and via the API"
-        if isinstance(text, str) and PRIVATE_KEY in text:
+        if isinstance(body, str) and PRIVATE_KEY in body:
             yield "user data holds a private key: fetch it at boot (SSM / Secrets Manager) instead"
-        if isinstance(text, str):
-            for line in text.splitlines():
+        if isinstance(body, str):
+            for line in body.splitlines():
                 words = line.split()
                 if any(_SECRET_FLAGS.match(w) for w in words):
                     yield from _argv_exposures(words, "a command in the user data")

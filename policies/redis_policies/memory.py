@@ -9,7 +9,7 @@ from . import targets as t
 from .framework import Subject, resource_policy, stack_policy
 from .redisconf import RedisConf, maxmemory_finding, parse_size
 from .selfhosted import judged_by_configmap, processes, role, where
-from .values import UNKNOWN, as_list, get
+from .values import UNKNOWN, as_list, get, text
 
 EVICTION_POLICIES = ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
                      "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"]
@@ -119,7 +119,7 @@ def check_headroom(subjects: list[Subject], cfg: dict[str, Any]) -> Iterator[tup
                     raw = process.conf.value("maxmemory")
                     size = parse_size(raw) if raw else None
                     if size and size > limit * share:
-                        yield (f"container {container.get('name')} mounts ConfigMap {get(cm.props, 'metadata', 'name')} "
+                        yield (f"container {text(container.get('name'), '?')} mounts ConfigMap {get(cm.props, 'metadata', 'name')} "
                                f"whose maxmemory ({size} bytes) is above {share:.0%} of the {limit}-byte memory limit",
                                workload.urn)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
 from .redisconf import RedisConf
-from .values import UNKNOWN, as_list, get, is_unknown
+from .values import UNKNOWN, as_list, get, is_unknown, text
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 PARAMETER_GROUP = "aws:elasticache/parameterGroup:ParameterGroup"
@@ -278,7 +278,7 @@ def k8s_process(container: dict[str, Any]) -> Optional[Process]:
     named = conf.add_command(run.args, "args")
     conf.external.extend(named)
     limit = memory_quantity(get(container, "resources", "limits", "memory"))
-    return Process(str(container.get("name") or "container"), conf, limit)
+    return Process(text(container.get("name"), "container"), conf, limit)
 
 
 _QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")

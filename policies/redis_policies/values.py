@@ -154,6 +154,11 @@ def strings(values: Iterable[Any]) -> list[str]:
     return [v for v in values if isinstance(v, str)]
 
 
+def text(value: Any, default: str) -> str:
+    """A string input, or `default` when absent, empty, unknown or not a string (for labels in messages)."""
+    return value if isinstance(value, str) and value else default
+
+
 def truthy(value: Any) -> bool | None:
     """A boolean input as True/False, None when unknown; strings "true"/"false" as providers accept them."""
     if value is UNKNOWN:

@@ -8,7 +8,7 @@ from pulumi_policy import Severity
 
 from . import targets as t
 from .framework import Subject, resource_policy
-from .values import UNKNOWN, as_list, get, truthy
+from .values import UNKNOWN, as_list, get, text, truthy
 
 
 def _setting(container: dict[str, Any], pod: dict[str, Any], key: str) -> Any:
@@ -24,7 +24,7 @@ def check_pod_security(subject: Subject) -> Iterator[str]:
     if not isinstance(spec, dict):
         return
     for container in t.redis_containers(spec):
-        name = f"container {container.get('name')}"
+        name = f"container {text(container.get('name'), '?')}"
         non_root, user = _setting(container, spec, "runAsNonRoot"), _setting(container, spec, "runAsUser")
         if UNKNOWN not in (non_root, user) and not (truthy(non_root) if non_root is not None else False) \
                 and not (isinstance(user, (int, float)) and not isinstance(user, bool) and user > 0):
@@ -131,7 +131,10 @@ def check_version(subject: Subject) -> Iterator[str]:
         if version is UNKNOWN or version is None:
             return
         parsed = _version(version)
-        engine = str(props.get("engine") or "redis").lower()
+        engine = props.get("engine")
+        if engine is UNKNOWN:
+            return
+        engine = text(engine, "redis").lower()
         if parsed:
             old = _too_old("valkey" if engine == "valkey" else "redis", parsed, cfg)
             if old:
@@ -141,7 +144,7 @@ def check_version(subject: Subject) -> Iterator[str]:
         yield from _image_findings(props.get("image"), "the container", cfg)
     if subject.type in t.K8S_WORKLOADS:
         for container in t.redis_containers(t.pod_spec(props)):
-            yield from _image_findings(container.get("image"), f"container {container.get('name')}", cfg)
+            yield from _image_findings(container.get("image"), f"container {text(container.get('name'), '?')}", cfg)
 
 
 MIN_VERSION = resource_policy(

@@ -81,3 +81,87 @@ def test_dry_run_flag_does_not_change_verdicts() -> None:
         pack.configure({})
         found = pack.analyze(resource(RG, replication_group(transitEncryptionEnabled=False)))
         assert [d.policy for d in found] == ["redis-tls-in-transit"]
+
+
+def _paths(value: object, path: tuple = ()) -> list[tuple]:
+    """Every path to a value (subtrees and leaves), skipping secret wrappers' internals."""
+    out = [path] if path else []
+    if isinstance(value, dict):
+        if "4dabf18193072939515e22adb298388d" in value:
+            return out
+        for key, child in value.items():
+            out += _paths(child, path + (key,))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            out += _paths(child, path + (i,))
+    return out
+
+
+def _with_unknown(props: dict, path: tuple) -> dict:
+    import copy
+    out = copy.deepcopy(props)
+    target = out
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = UNKNOWN
+    return out
+
+
+SECURE = [
+    (RG, replication_group()),
+    (CONTAINER, docker_container("replica")),
+    (CONTAINER, docker_container("sentinel")),
+    (STATEFULSET, workload()),
+    (CONFIGMAP, configmap(rendered("replica")[0])),
+    (EC2, ec2_instance()),
+]
+
+
+@pytest.mark.parametrize("type_, props", SECURE, ids=lambda v: v if isinstance(v, str) else "")
+def test_any_value_unknown_never_crashes_or_flags_a_secure_resource(pack: PolicyPack, type_: str, props: dict) -> None:
+    """Exhaustive: each input (leaf or subtree) of a passing resource replaced by the engine's unknown marker."""
+    paths = _paths(props)
+    assert len(paths) >= 5
+    for path in paths:
+        found = pack.analyze(resource(type_, _with_unknown(props, path)))
+        assert found == [], f"{type_} with {'.'.join(map(str, path))} unknown: {messages(found)}"
+
+
+def _with_secret(props: dict, path: tuple) -> dict:
+    import copy
+    out = copy.deepcopy(props)
+    target = out
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = secret(target[path[-1]])
+    return out
+
+
+@pytest.mark.parametrize("type_, props", SECURE, ids=lambda v: v if isinstance(v, str) else "")
+def test_any_value_secret_keeps_a_secure_resource_passing(pack: PolicyPack, type_: str, props: dict) -> None:
+    """Exhaustive: each input wrapped as a Pulumi secret is still read as its value."""
+    for path in _paths(props):
+        found = pack.analyze(resource(type_, _with_secret(props, path)))
+        assert found == [], f"{type_} with {'.'.join(map(str, path))} secret: {messages(found)}"
+
+
+INSECURE = [
+    (RG, replication_group(transitEncryptionEnabled=False, authToken=PASSWORD, snapshotRetentionLimit=0)),
+    (CONTAINER, {"image": "redis:latest", "command": ["redis-server", "--requirepass", PASSWORD],
+                 "envs": [f"REDIS_PASSWORD={PASSWORD}"], "ports": [{"internal": 6379, "external": 6379}]}),
+    (STATEFULSET, workload(redis_container(args=["--port", "6379"], securityContext={}, resources={},
+                                           env=[{"name": "REDIS_PASSWORD", "value": PASSWORD}]))),
+    (CONFIGMAP, configmap("port 6379\nrequirepass " + PASSWORD + "\n")),
+    (EC2, ec2_instance(userData="#!/bin/sh\nredis-server --port 6379 --requirepass " + PASSWORD + "\n",
+                       metadataOptions={})),
+]
+
+
+@pytest.mark.parametrize("type_, props", INSECURE, ids=lambda v: v if isinstance(v, str) else "")
+def test_any_value_unknown_or_secret_never_crashes_an_insecure_resource(pack: PolicyPack, type_: str,
+                                                                         props: dict) -> None:
+    """Exhaustive on failing resources: unknowns and secrets anywhere never crash the pack or leak a value."""
+    assert pack.analyze(resource(type_, props)), "the baseline must fail"
+    for path in _paths(props):
+        for variant in (_with_unknown(props, path), _with_secret(props, path)):
+            assert PASSWORD not in messages(pack.analyze(resource(type_, variant)))
