@@ -153,8 +153,8 @@ def check_secrets(subject: Subject) -> Iterator[str]:
             if found:
                 yield f"ConfigMap {process.label} holds a password ({found}): ConfigMaps are not secret; use a Secret"
         return
-    if subject.type == t.EC2_INSTANCE and t.ec2_is_redis(props):
-        body = t.user_data(props)
+    if subject.type in t.EC2_TYPES and t.ec2_is_redis(props, subject.type):
+        body = t.user_data(props, subject.type)
         for process in processes(subject):
             found = _what(process.conf)
             if found:

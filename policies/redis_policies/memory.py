@@ -93,7 +93,13 @@ POLICY = resource_policy(
 
 def _configmap_limits(subjects: list[Subject]) -> dict[str, Subject]:
     return {str(get(s.props, "metadata", "name")): s for s in subjects
-            if s.type == t.K8S_CONFIGMAP and isinstance(get(s.props, "metadata", "name"), str)}
+            if s.type in (t.K8S_CONFIGMAP, t.K8S_SECRET) and isinstance(get(s.props, "metadata", "name"), str)}
+
+
+def _volume_source(volume: dict[str, Any]) -> Any:
+    """The ConfigMap or Secret name a pod volume mounts (None for other volumes)."""
+    configmap = get(volume, "configMap", "name")
+    return configmap if configmap is not None else get(volume, "secret", "secretName")
 
 
 def check_headroom(subjects: list[Subject], cfg: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -106,7 +112,7 @@ def check_headroom(subjects: list[Subject], cfg: dict[str, Any]) -> Iterator[tup
         spec = t.pod_spec(workload.props)
         if not isinstance(spec, dict):
             continue
-        volumes = {v.get("name"): get(v, "configMap", "name") for v in as_list(spec.get("volumes")) if isinstance(v, dict)}
+        volumes = {v.get("name"): _volume_source(v) for v in as_list(spec.get("volumes")) if isinstance(v, dict)}
         for container in t.redis_containers(spec):
             limit = t.memory_quantity(get(container, "resources", "limits", "memory"))
             if limit is UNKNOWN or not limit:
@@ -115,11 +121,12 @@ def check_headroom(subjects: list[Subject], cfg: dict[str, Any]) -> Iterator[tup
                 cm = configmaps.get(str(volumes.get(mount.get("name")))) if isinstance(mount, dict) else None
                 if cm is None:
                     continue
-                for process in t.configmap_processes(cm.props):
+                for process in t.configmap_processes(cm.props, cm.type):
                     raw = process.conf.value("maxmemory")
                     size = parse_size(raw) if raw else None
                     if size and size > limit * share:
-                        yield (f"container {text(container.get('name'), '?')} mounts ConfigMap {get(cm.props, 'metadata', 'name')} "
+                        kind = "ConfigMap" if cm.type == t.K8S_CONFIGMAP else "Secret"
+                        yield (f"container {text(container.get('name'), '?')} mounts {kind} {get(cm.props, 'metadata', 'name')} "
                                f"whose maxmemory ({size} bytes) is above {share:.0%} of the {limit}-byte memory limit",
                                workload.urn)
 

@@ -7,7 +7,7 @@ from pulumi_policy import Severity
 
 from . import targets as t
 from .framework import Subject, resource_policy
-from .values import UNKNOWN, as_list, get, strings
+from .values import UNKNOWN, as_list, get, strings, text
 
 REDIS_PORTS = [6379, 6380, 16379, 26379]
 PORTS_CONFIG = {"ports": {"type": "array", "items": {"type": "integer"}, "default": REDIS_PORTS,
@@ -150,7 +150,7 @@ def check_load_balancer(subject: Subject) -> Iterator[str]:
         return
     ports = {int(p) for p in subject.config["ports"]}
     values = _service_ports(spec)
-    name = str(get(subject.props, "metadata", "name") or "")
+    name = text(get(subject.props, "metadata", "name"), "")
     redis = any((isinstance(v, (int, float)) and not isinstance(v, bool) and int(v) in ports) or (isinstance(v, str) and ("redis" in v or "sentinel" in v))
                 for v in values) or "redis" in name or "valkey" in name
     if redis:

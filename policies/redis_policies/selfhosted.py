@@ -18,10 +18,10 @@ def processes(subject: Subject) -> list[t.Process]:
         spec = t.pod_spec(props)
         found = [t.k8s_process(c) for c in t.redis_containers(spec)]
         return [p for p in found if p is not None]
-    if subject.type == t.K8S_CONFIGMAP:
-        return t.configmap_processes(props)
-    if subject.type == t.EC2_INSTANCE and t.ec2_is_redis(props):
-        return [t.ec2_process(props)]
+    if subject.type in (t.K8S_CONFIGMAP, t.K8S_SECRET):
+        return t.configmap_processes(props, subject.type)
+    if subject.type in t.EC2_TYPES and t.ec2_is_redis(props, subject.type):
+        return [t.ec2_process(props, subject.type)]
     return []
 
 
@@ -32,10 +32,12 @@ def judged_by_configmap(subject: Subject, process: t.Process) -> bool:
 
 def where(subject: Subject, process: t.Process) -> str:
     """`container redis-0` / `ConfigMap data.redis.conf` / `user data`: where the finding is."""
-    if subject.type == t.EC2_INSTANCE:
+    if subject.type in t.EC2_TYPES:
         return "user data"
     if subject.type == t.K8S_CONFIGMAP:
         return f"ConfigMap {process.label}"
+    if subject.type == t.K8S_SECRET:
+        return f"Secret {process.label}"
     if subject.type in t.K8S_WORKLOADS:
         return f"container {process.label}"
     return "container"

@@ -22,9 +22,12 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EC2_INSTANCE = "aws:ec2/instance:Instance"
+EC2_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EC2_TYPES = frozenset({EC2_INSTANCE, EC2_LAUNCH_TEMPLATE})
 DOCKER_CONTAINER = "docker:index/container:Container"
 K8S_WORKLOADS = frozenset({"kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:Deployment"})
 K8S_CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+K8S_SECRET = "kubernetes:core/v1:Secret"
 K8S_SERVICE = "kubernetes:core/v1:Service"
 
 # Image names (last path part, tag and digest removed) that run Redis-compatible servers.
@@ -300,10 +303,35 @@ def memory_quantity(value: Any) -> Any:
     return int(float(match.group(1)) * _QUANTITY_UNITS[match.group(2)])
 
 
-def configmap_processes(props: dict[str, Any]) -> list[Process]:
-    """One process per ConfigMap entry that is a Redis or Sentinel config file."""
+def config_files(type_: str, props: dict[str, Any]) -> Any:
+    """{key: text} of a ConfigMap (`data`) or Secret (`stringData`, base64 `data`); UNKNOWN when not known."""
+    if type_ == K8S_CONFIGMAP:
+        return props.get("data")
+    out: dict[str, Any] = {}
+    data, string_data = props.get("data"), props.get("stringData")
+    if data is UNKNOWN or string_data is UNKNOWN:
+        return UNKNOWN
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out[key] = _b64(value)
+    if isinstance(string_data, dict):
+        out.update(string_data)
+    return out
+
+
+def _b64(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def configmap_processes(props: dict[str, Any], type_: str = K8S_CONFIGMAP) -> list[Process]:
+    """One process per ConfigMap/Secret entry that is a Redis or Sentinel config file."""
     out = []
-    data = props.get("data")
+    data = config_files(type_, props)
     if not isinstance(data, dict):
         return out
     for key, text in data.items():
@@ -329,9 +357,12 @@ def configmap_is_redis(props: dict[str, Any]) -> bool:
 
 # --- EC2 -------------------------------------------------------------------------------------------
 
-def user_data(props: dict[str, Any]) -> Any:
-    """The instance's user data as text (base64 decoded); UNKNOWN when not known during preview."""
+def user_data(props: dict[str, Any], type_: str = EC2_INSTANCE) -> Any:
+    """The instance's / launch template's user data as text (base64 decoded); UNKNOWN when not known yet."""
     text = props.get("userData")
+    if type_ == EC2_LAUNCH_TEMPLATE and isinstance(text, str):
+        decoded = _b64(text)  # a launch template carries it base64-encoded
+        return decoded if isinstance(decoded, str) else text
     if text is not None:
         return text
     encoded = props.get("userDataBase64")
@@ -345,9 +376,9 @@ def user_data(props: dict[str, Any]) -> Any:
     return None
 
 
-def ec2_is_redis(props: dict[str, Any]) -> bool:
-    """An instance whose user data configures Redis/Valkey, or tagged as one."""
-    text = user_data(props)
+def ec2_is_redis(props: dict[str, Any], type_: str = EC2_INSTANCE) -> bool:
+    """An instance or launch template whose user data configures Redis/Valkey, or tagged as one."""
+    text = user_data(props, type_)
     if isinstance(text, str) and re.search(r"redis|valkey", text, re.IGNORECASE):
         return True
     tags = props.get("tags")
@@ -356,10 +387,10 @@ def ec2_is_redis(props: dict[str, Any]) -> bool:
     return False
 
 
-def ec2_process(props: dict[str, Any]) -> Process:
+def ec2_process(props: dict[str, Any], type_: str = EC2_INSTANCE) -> Process:
     """The directives the user data writes (heredocs, cloud-init write_files, server command lines)."""
     conf = RedisConf()
-    text = user_data(props)
+    text = user_data(props, type_)
     conf.add_text(text, "user data", free_text=True)
     for d in conf.directives:
         if d.name in ("include", "aclfile") and d.args:

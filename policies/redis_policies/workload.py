@@ -57,7 +57,7 @@ POD_SECURITY = resource_policy(
 
 def check_imdsv2(subject: Subject) -> Iterator[str]:
     """EC2 instances running Redis require IMDSv2 session tokens."""
-    if subject.type != t.EC2_INSTANCE or not t.ec2_is_redis(subject.props):
+    if subject.type not in t.EC2_TYPES or not t.ec2_is_redis(subject.props, subject.type):
         return
     tokens = get(subject.props, "metadataOptions", "httpTokens")
     if tokens is UNKNOWN:
@@ -79,7 +79,7 @@ def remedy_imdsv2(subject: Subject) -> Optional[dict[str, Any]]:
 
 IMDSV2 = resource_policy(
     "redis-ec2-imdsv2",
-    "EC2 instances that run Redis require IMDSv2 (metadata session tokens).",
+    "EC2 instances (and launch templates) that run Redis require IMDSv2 (metadata session tokens).",
     check_imdsv2, remedy=remedy_imdsv2, severity=Severity.HIGH,
     remediation_steps="Set metadata_options={'http_tokens': 'required', 'http_endpoint': 'enabled', "
                       "'http_put_response_hop_limit': 1}.",

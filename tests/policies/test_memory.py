@@ -79,3 +79,19 @@ def test_ec2(judge: Judge) -> None:
     conf, _ = rendered("replica")
     huge = conf.replace("maxmemory 402653184", "maxmemory 15gb")
     assert "above 75%" in messages(judge(EC2, ec2_instance(userData=user_data(huge)), POLICY))  # r7g.large: 16 GiB
+
+
+def test_headroom_stack_policy_with_unknowns_and_secrets(pack: PolicyPack) -> None:
+    """Unknown volume sources or limits give no verdict; a Secret-carried config is linked like a ConfigMap."""
+    import base64
+    from .builders import UNKNOWN
+    conf, _ = rendered("replica")
+    tight = redis_container(resources={"requests": {"cpu": "1"}, "limits": {"memory": "400Mi"}})
+    unknown_volume = resource(STATEFULSET, workload(tight, volumes=[{"name": "config", "configMap": UNKNOWN}]), "redis")
+    cm = resource(CONFIGMAP, configmap(conf), "redis-config")
+    assert [d for d in pack.analyze_stack([cm, unknown_volume]) if d.policy == "redis-maxmemory-headroom"] == []
+    secret_cm = resource("kubernetes:core/v1:Secret", {"metadata": {"name": "redis-secret"},
+                                                        "data": {"redis.conf": base64.b64encode(conf.encode()).decode()}})
+    by_secret = resource(STATEFULSET, workload(tight, volumes=[{"name": "config", "secret": {"secretName": "redis-secret"}}]))
+    found = [d for d in pack.analyze_stack([secret_cm, by_secret]) if d.policy == "redis-maxmemory-headroom"]
+    assert len(found) == 1 and "mounts Secret redis-secret" in found[0].detail

@@ -103,3 +103,27 @@ def test_ec2_user_data(judge: Judge) -> None:
     assert "plaintext" in messages(judge(EC2, ec2_instance(userData=user_data(_plain(conf))), POLICY))
     unrelated = {"ami": "ami-1", "instanceType": "t3.micro", "userData": "#!/bin/sh\nyum install -y nginx\n"}
     assert judge(EC2, unrelated, POLICY) == []
+
+
+def test_kubernetes_secret_carrying_the_config(judge: Judge) -> None:
+    """Some charts ship redis.conf in a Secret (stringData or base64 data): judged like a ConfigMap."""
+    import base64
+    conf, _ = rendered("replica")
+    secret_type = "kubernetes:core/v1:Secret"
+    assert judge(secret_type, {"metadata": {"name": "r"}, "stringData": {"redis.conf": conf}}, POLICY) == []
+    encoded = base64.b64encode(_plain(conf).encode()).decode()
+    assert "Redis in Secret data.redis.conf is not TLS-only" in messages(
+        judge(secret_type, {"metadata": {"name": "r"}, "data": {"redis.conf": encoded}}, POLICY))
+
+
+def test_ec2_launch_template(judge: Judge) -> None:
+    """Launch templates carry user data base64-encoded."""
+    import base64
+    conf, _ = rendered("replica")
+    template = "aws:ec2/launchTemplate:LaunchTemplate"
+    good = {"instanceType": "r7g.large", "userData": base64.b64encode(user_data(conf).encode()).decode(),
+            "metadataOptions": {"httpTokens": "required"}}
+    assert judge(template, good) == []
+    bad = dict(good, userData=base64.b64encode(user_data(_plain(conf)).encode()).decode())
+    assert "user data is not TLS-only" in messages(judge(template, bad, POLICY))
+    assert "not 'required'" in messages(judge(template, dict(good, metadataOptions={}), "redis-ec2-imdsv2"))
