@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "policies"
 # The engine's wire encodings (sdk/go/common/resource/properties.go).
@@ -316,4 +316,4 @@ def _diagnostic(d: Any, default_urn: str) -> Diagnostic:
 
 
 __all__ = ["PolicyPack", "PolicyInfo", "Diagnostic", "Resource", "PackError", "secret", "to_struct", "urn_for",
-           "read_pack_config", "UNKNOWN", "PACK_DIR", "LEVELS", "plugin_pb2"]
+           "read_pack_config", "UNKNOWN", "PACK_DIR", "LEVELS"]

@@ -7,7 +7,7 @@ from pulumi_policy import Severity
 
 from . import targets as t
 from .framework import Subject, resource_policy, stack_policy
-from .redisconf import RedisConf, maxmemory_finding, parse_size
+from .redisconf import maxmemory_finding, parse_size
 from .selfhosted import judged_by_configmap, processes, role, where
 from .values import UNKNOWN, as_list, get, text
 
@@ -138,4 +138,4 @@ HEADROOM = stack_policy(
     remediation_steps="Lower `maxmemory` in the ConfigMap or raise resources.limits.memory of the container.",
 )
 
-__all__ = ["POLICY", "HEADROOM", "RedisConf"]
+__all__ = ["POLICY", "HEADROOM"]

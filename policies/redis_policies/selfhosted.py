@@ -1,11 +1,8 @@
 """The self-hosted Redis processes a resource describes (Docker, Kubernetes, EC2), one place for all policies."""
 from __future__ import annotations
 
-from typing import Any
-
 from . import targets as t
 from .framework import Subject
-from .values import UNKNOWN
 
 
 def processes(subject: Subject) -> list[t.Process]:
@@ -48,9 +45,4 @@ def role(process: t.Process) -> str:
     return "Sentinel" if process.conf.sentinel else "Redis"
 
 
-def memory_limit(process: t.Process) -> Any:
-    """The process's memory ceiling in bytes (None = none, UNKNOWN = not known yet)."""
-    return process.memory_limit if process.memory_limit is not None else None
-
-
-__all__ = ["processes", "judged_by_configmap", "where", "role", "memory_limit", "UNKNOWN"]
+__all__ = ["processes", "judged_by_configmap", "where", "role"]

@@ -8,7 +8,7 @@ from pulumi_policy import Severity
 
 from . import targets as t
 from .framework import Subject, resource_policy
-from .values import UNKNOWN, as_list, get, text, truthy
+from .values import UNKNOWN, get, text, truthy
 
 
 def _setting(container: dict[str, Any], pod: dict[str, Any], key: str) -> Any:
@@ -155,4 +155,4 @@ MIN_VERSION = resource_policy(
                       "pin images to major.minor (e.g. redis:7.2) or a digest, never latest.",
 )
 
-__all__ = ["POD_SECURITY", "IMDSV2", "MIN_VERSION", "as_list"]
+__all__ = ["POD_SECURITY", "IMDSV2", "MIN_VERSION"]

@@ -1,8 +1,6 @@
 """The pack as the engine sees it: process start, GetAnalyzerInfo, Configure levels/thresholds, teardown."""
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
