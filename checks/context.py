@@ -47,10 +47,9 @@ class Context:
 
     def endpoint_at(self, host: str, port: int | str) -> Endpoint | None:
         """The endpoint a node announces itself as (host:port), if the contract lists it."""
-        for endpoint in self.connection.endpoints:
-            if endpoint.host == host and endpoint.port == int(port):
-                return endpoint
-        return None
+        matches = [e for e in self.connection.endpoints if e.host == host and e.port == int(port)]
+        # A managed endpoint (configuration, reader) may share a node's address: the node itself wins.
+        return next((e for e in matches if e.role in (*DATA_ROLES, "sentinel")), matches[0] if matches else None)
 
     def client(self, endpoint: Endpoint, **overrides: object) -> redis.Redis:
         """A new client for an endpoint, with the checks' timeout."""
@@ -125,8 +124,36 @@ def cluster_nodes(conn: redis.Redis) -> list[dict]:
         parts = line.split()
         if len(parts) < 8:
             continue
-        address = parts[1].split("@")[0].split(",")[0]
-        host, _, port = address.rpartition(":")
-        out.append({"id": parts[0], "host": host, "port": int(port or 0), "flags": parts[2].split(","),
+        address, _, hostname = parts[1].partition(",")  # ip:port@bus[,hostname] (Redis 7 announces host names here)
+        host, _, port = address.split("@")[0].rpartition(":")
+        out.append({"id": parts[0], "host": host, "port": int(port or 0), "hostname": hostname,
+                    "flags": parts[2].split(","),
                     "master": None if parts[3] == "-" else parts[3], "link": parts[7], "slots": parts[8:]})
     return out
+
+
+def discover_cluster(connection: Connection, timeout: float) -> Connection:
+    """A managed cluster known only by its configuration endpoint: the contract plus one endpoint per node.
+
+    Nodes come from `CLUSTER NODES` of the configuration endpoint (host names when the cluster announces them, as
+    ElastiCache does with TLS, so certificates still verify). Without a configuration endpoint, or with data nodes
+    already listed, the contract is returned unchanged.
+    """
+    configuration = connection.by_role("configuration")
+    if connection.topology != "cluster" or not configuration or connection.by_role(*DATA_ROLES):
+        return connection
+    with clients.client(connection, configuration[0], timeout=timeout) as conn:
+        view = cluster_nodes(conn)
+    masters = sorted((n for n in view if "master" in n["flags"] and n["slots"] and "fail" not in n["flags"]),
+                     key=lambda n: int(n["slots"][0].split("-")[0].lstrip("[")))
+    def endpoint(entry: dict, role: str, shard: int, primary: str | None) -> Endpoint:
+        host = entry["hostname"] or entry["host"]
+        return Endpoint(name=host.split(".")[0] if entry["hostname"] else f"{host}:{entry['port']}", host=host,
+                        port=entry["port"], role=role, shard=shard, primary=primary)
+    found: list[Endpoint] = []
+    for shard, master in enumerate(masters):
+        primary = endpoint(master, "primary", shard, None)
+        found.append(primary)
+        found += [endpoint(n, "replica", shard, primary.name) for n in view
+                  if n["master"] == master["id"] and "fail" not in n["flags"]]
+    return connection.model_copy(update={"endpoints": [*connection.endpoints, *found]})

@@ -14,7 +14,7 @@ from redis.crc import key_slot
 
 from redisinfra.connection import Connection, Endpoint
 
-from .context import Context, cluster_nodes, one_line
+from .context import Context, cluster_nodes, discover_cluster, one_line
 from .model import Result, Settings
 from .node import reach
 from .runner import exit_code, run_checks
@@ -147,6 +147,10 @@ def run_drill(connection: Connection, settings: Settings | None = None) -> Drill
     if connection.topology not in ("sentinel", "cluster"):
         raise DrillError(f"the failover drill needs topology sentinel or cluster, not {connection.topology}")
     settings = settings or Settings()
+    try:
+        connection = discover_cluster(connection, settings.timeout)
+    except (redis.RedisError, OSError) as error:
+        raise DrillError(f"configuration endpoint: {one_line(error)}") from None
     ctx = _context(connection, settings)
     try:
         if connection.topology == "sentinel":

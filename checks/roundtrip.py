@@ -72,8 +72,9 @@ def _keys(ctx: Context, client: Any, run: str) -> dict[int, str]:
 def roundtrip(ctx: Context) -> list[Result]:
     """Write / read / delete through the primary, and read from each replica (skipped when its link is down)."""
     run = uuid.uuid4().hex[:12]
-    primaries = ctx.primaries or {0: (ctx.connection.by_role("primary") or [Endpoint(
-        name="primary", host="?", port=1, role="primary")])[0]}
+    primaries = ctx.primaries
+    if not primaries:
+        return [failed("roundtrip", "deployment", f"no primary known (source: {ctx.primaries_source})")]
     unreachable = [e.name for e in primaries.values() if e.name in ctx.unreachable]
     try:
         client = writer(ctx)
@@ -134,13 +135,14 @@ def _replica_read(ctx: Context, replica: Endpoint, key: str, value: str) -> Resu
     conn = ctx.node(replica.name)
     if conn is None:
         return skipped("roundtrip", replica.name, "unreachable (see reach)")
+    own = None
     try:
         link = conn.info("replication").get("master_link_status")
         if replica.role != "reader" and link != "up":
             return skipped("roundtrip", replica.name, f"replication link {link} (see replication)")
         if ctx.connection.topology == "cluster":
-            conn = ctx.client(replica)
-            conn.execute_command("READONLY")  # per connection: a pool of one keeps it
+            conn = own = ctx.client(replica)
+            conn.execute_command("READONLY")  # per connection: this client's single pooled connection keeps it
         deadline = time.monotonic() + ctx.settings.timeout
         started = time.perf_counter()
         while True:
@@ -150,6 +152,9 @@ def _replica_read(ctx: Context, replica: Endpoint, key: str, value: str) -> Resu
             time.sleep(0.01)
     except (redis.RedisError, OSError) as error:
         return failed("roundtrip", replica.name, f"read {key}: {one_line(error)}")
+    finally:
+        if own is not None:
+            own.close()
     if got != value:
         return failed("roundtrip", replica.name, f"{key} not replicated within {ctx.settings.timeout:g}s (read {got!r})")
     return passed("roundtrip", replica.name, f"read back from replica after {(time.perf_counter() - started) * 1000:.1f} ms")

@@ -9,7 +9,7 @@ import redis
 from redisinfra.connection import Connection, Endpoint
 
 from . import node, topology
-from .context import Context, one_line
+from .context import Context, discover_cluster, one_line
 from .model import STATUSES, Result, Settings, failed, skipped
 from .roundtrip import roundtrip
 
@@ -31,8 +31,14 @@ NODE_CHECKS: list[tuple[str, NodeCheck, tuple[str, ...], tuple[str, ...] | None]
 CHECK_NAMES = ["reach", "roundtrip"] + [name for name, *_ in NODE_CHECKS] + ["sentinel-agree"]
 
 
+# Serverless hides its nodes: memory, persistence and replication are the service's, not observable per node.
+NOT_SERVERLESS = {"memory", "persistence", "replication"}
+
+
 def _applies(check: tuple, endpoint: Endpoint, topology_name: str) -> bool:
-    _name, _fn, roles, topologies = check
+    name, _fn, roles, topologies = check
+    if topology_name == "serverless" and name in NOT_SERVERLESS:
+        return False
     return endpoint.role in roles and (topologies is None or topology_name in topologies)
 
 
@@ -70,7 +76,13 @@ def _guard(name: str, job: Callable[[], list[Result]]) -> list[Result]:
 
 def run_checks(connection: Connection, settings: Settings | None = None) -> list[Result]:
     """Every check against every endpoint of the contract; results in a stable order (check, then node order)."""
-    ctx = Context(connection, settings or Settings())
+    settings = settings or Settings()
+    try:
+        connection = discover_cluster(connection, settings.timeout)
+    except (redis.RedisError, OSError) as error:
+        configuration = connection.by_role("configuration")[0]
+        return [failed("reach", configuration.name, f"{configuration.host}:{configuration.port}: {one_line(error)}")]
+    ctx = Context(connection, settings)
     order = {e.name: i for i, e in enumerate(connection.endpoints)}
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(ctx.settings.workers, len(connection.endpoints) + 3))) as pool:

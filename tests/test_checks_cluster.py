@@ -40,6 +40,18 @@ def test_replica_in_its_masters_zone_fails_cluster(box: Sandbox) -> None:
                                                       f"its master cache-s1-0"}
 
 
+def test_configuration_endpoint_only_discovers_every_node(box: Sandbox) -> None:
+    """A managed cluster (ElastiCache cluster mode) lists only its configuration endpoint: nodes are discovered."""
+    first = box.connection.endpoints[0]
+    configuration = first.model_copy(update={"name": "configuration", "role": "configuration", "shard": None,
+                                             "zone": None})
+    managed = box.connection.model_copy(update={"endpoints": [configuration]})
+    results = checks_until(managed, lambda rs: not not_passed(rs), "every check to pass")
+    targets = {r.target for r in results}
+    assert {f"{e.host}:{e.port}" for e in box.connection.endpoints} | {"configuration", "cluster"} == targets
+    assert {r.check for r in results} == expected_checks(box.connection)
+
+
 def test_failover_drill_loses_no_acknowledged_write(box: Sandbox) -> None:
     outcome = run_drill(box.connection, SETTINGS)
     assert (outcome.old_primary, outcome.new_primary) == ("cache-s0-0", "cache-s0-1")
@@ -64,3 +76,4 @@ def test_unassigned_slots_fail_cluster(box: Sandbox) -> None:
 def _is_master(box: Sandbox, name: str) -> bool:
     with box.client(name) as conn:
         return any("myself" in n["flags"] and "master" in n["flags"] for n in cluster_nodes(conn))
+
