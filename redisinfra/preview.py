@@ -111,7 +111,10 @@ def run_gate(stack: str, *, policy_config: Optional[str] = None,
              program: Optional[Callable[[], None]] = None, pack_dir: Path = PACK_DIR) -> Verdict:
     """Validate the stack file, run the program under mocks, run the pack over gRPC; BadInput for bad input."""
     started = time.monotonic()
-    path = stack_file(stack, ROOT) if not Path(stack).exists() else Path(stack)
+    path = Path(stack)
+    if not path.exists():
+        # A name (`prod`) or a path relative to the repository (`examples/cluster.yaml`) from anywhere.
+        path = ROOT / stack if (ROOT / stack).exists() else stack_file(stack, ROOT)
     try:
         load_stack_file(path)  # one-line errors before anything runs
     except ConfigError as error:
@@ -166,7 +169,7 @@ def run_gate(stack: str, *, policy_config: Optional[str] = None,
         seconds=round(time.monotonic() - started, 3))
 
 
-def render_text(verdict: Verdict, resources: Sequence[Resource] | None = None) -> str:
+def render_text(verdict: Verdict) -> str:
     """The human report: tree, violations by level, verdict."""
     out = [f"stack {verdict.stack} ({verdict.file}); policy config: {verdict.policy_config or 'pack defaults'}"]
     out.append(f"resources ({len(verdict.resources)}):")
