@@ -185,22 +185,22 @@ def _sentinel_drill(ctx: Context) -> DrillOutcome:
     def trigger() -> None:
         sentinels[0].execute_command("SENTINEL", "FAILOVER", name)
 
-    return _drive(ctx, old, locate, trigger, lambda i: f"redis-infra:drill:{_RUN}:{i}")
+    run = uuid.uuid4().hex[:8]  # per drill: keys of an earlier drill can never pass for this one's
+    return _drive(ctx, old, locate, trigger, lambda i: f"redis-infra:drill:{run}:{i}")
 
 
 def _cluster_drill(ctx: Context) -> DrillOutcome:
     old = ctx.primaries.get(0)
     if old is None or old.name not in ctx.nodes:
         raise DrillError("shard 0 has no reachable primary; run the checks first")
-    view = cluster_nodes(ctx.nodes[old.name])
-    me = next((n for n in view if "myself" in n["flags"]), None)
-    replicas = [n for n in view if me and n["master"] == me["id"] and n["link"] == "connected"]
-    replica = next((_endpoint(ctx, n["host"], n["port"]) for n in replicas
-                    if ctx.endpoint_at(n["host"], n["port"]) and ctx.endpoint_at(n["host"], n["port"]).name in ctx.nodes), None)
+    me = _myself(ctx, old)
+    # Each replica's own line names its master at once; the master's gossip view can lag behind.
+    replica = next((e for e in ctx.data if e.name != old.name and e.name in ctx.nodes
+                    and (_myself(ctx, e) or {}).get("master") == (me or {}).get("id")), None)
     if me is None or replica is None:
         raise DrillError(f"{old.name} has no reachable replica to fail over to")
-    slots = _slot_ranges(me["slots"])
-    tag = next(f"{_RUN}-{i}" for i in range(100000) if any(a <= key_slot(f"{{{_RUN}-{i}}}".encode()) <= b for a, b in slots))
+    run, slots = uuid.uuid4().hex[:8], _slot_ranges(me["slots"])
+    tag = next(f"{run}-{i}" for i in range(100000) if any(a <= key_slot(f"{{{run}-{i}}}".encode()) <= b for a, b in slots))
     current = {"endpoint": old}
 
     def locate(moved: tuple[str, int] | None) -> Endpoint:
@@ -217,7 +217,11 @@ def _cluster_drill(ctx: Context) -> DrillOutcome:
     return _drive(ctx, old, locate, trigger, lambda i: f"redis-infra:drill:{{{tag}}}:{i}", retrigger_after=6.0)
 
 
-_RUN = uuid.uuid4().hex[:8]
+def _myself(ctx: Context, endpoint: Endpoint) -> dict | None:
+    try:
+        return next((n for n in cluster_nodes(ctx.nodes[endpoint.name]) if "myself" in n["flags"]), None)
+    except redis.RedisError:
+        return None
 
 
 def _slot_ranges(slots: list[str]) -> list[tuple[int, int]]:
@@ -267,7 +271,8 @@ def _drive(ctx: Context, old: Endpoint, locate, trigger, key_of, retrigger_after
         writer.join(ctx.settings.timeout * 3)
     outcome.writes, outcome.errors, outcome.acknowledged = writer.writes, writer.errors, len(writer.acked)
     if outcome.new_primary:
-        outcome.lost = _lost(ctx, _endpoint_named(ctx, outcome.new_primary), writer.acked)
+        written = [key_of(i) for i in range(1, writer.writes + 1)]
+        outcome.lost = _lost(ctx, _endpoint_named(ctx, outcome.new_primary), writer.acked, written)
     return outcome
 
 
@@ -275,8 +280,8 @@ def _endpoint_named(ctx: Context, name: str) -> Endpoint:
     return next(e for e in ctx.connection.endpoints if e.name == name)
 
 
-def _lost(ctx: Context, primary: Endpoint, acked: list[tuple[str, str]]) -> int:
-    """Acknowledged writes missing on the new primary; the drill's keys are deleted afterwards."""
+def _lost(ctx: Context, primary: Endpoint, acked: list[tuple[str, str]], written: list[str]) -> int:
+    """Acknowledged writes missing on the new primary; every key the drill wrote is deleted afterwards."""
     conn = ctx.client(primary)
     try:
         with conn.pipeline(transaction=False) as pipe:
@@ -285,7 +290,7 @@ def _lost(ctx: Context, primary: Endpoint, acked: list[tuple[str, str]]) -> int:
             values = pipe.execute()
         lost = sum(1 for (_, value), got in zip(acked, values) if got != value)
         with conn.pipeline(transaction=False) as pipe:
-            for key, _ in acked:
+            for key in written:
                 pipe.delete(key)
             pipe.execute()
         return lost
