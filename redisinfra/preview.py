@@ -119,12 +119,14 @@ def run_gate(stack: str, *, policy_config: Optional[str] = None,
         load_stack_file(path)  # one-line errors before anything runs
     except ConfigError as error:
         raise BadInput(str(error)) from None
-    from .mocks import run_program, stack_config
+    # Imported only now: a bad stack file is answered without loading the Pulumi SDK.
+    import pulumi
+
     from . import program as program_module
+    from .mocks import run_program, stack_config
 
     name = stack_name(path)
     config = stack_config(path)
-    import pulumi
 
     try:
         recording = run_program(program or program_module.main, config, stack=name)
@@ -136,7 +138,7 @@ def run_gate(stack: str, *, policy_config: Optional[str] = None,
         pack_config = read_pack_config(config_path) if config_path else {}
     except PackError as error:
         raise BadInput(str(error)) from None
-    notes = [m for m in recording.warnings()]
+    notes = list(recording.warnings())
     with PolicyPack(pack_dir, stack=name, stack_config=config, dry_run=True) as pack:
         pack.info()
         pack.configure_stack()
