@@ -51,6 +51,7 @@ AUTH = resource_policy(
 
 
 PRIVATE_KEY = "PRIVATE KEY-----"
+_SECRET_OPTION_IN_TEXT = re.compile(r"--(requirepass|masterauth)[ =]+\S")
 
 
 def _shell_words(argv: list[Any]) -> list[Any]:
@@ -78,6 +79,10 @@ def _argv_exposures(argv: list[Any], where_: str) -> Iterator[str]:
 
 def _env_exposures(pairs: list[tuple[str, Any]], where_: str) -> Iterator[str]:
     for name, value in pairs:
+        if isinstance(value, str) and _SECRET_OPTION_IN_TEXT.search(value):
+            # REDIS_ARGS / VALKEY_EXTRA_FLAGS style: server options in a variable end up on the command line.
+            yield f"environment variable {name} of {where_} passes a password option to the server"
+            continue
         if not _SECRET_NAME.search(name) or name.upper().endswith("_FILE"):
             continue
         if value is UNKNOWN or value in (None, ""):

@@ -41,6 +41,8 @@ def test_docker_password_in_command_env_label_fails(judge: Judge) -> None:
     argv = {"image": "redis:7.2", "command": ["redis-server", "--requirepass", secret(PASSWORD)]}
     # Even a secret value is visible in `docker inspect` / ps once it is an argument.
     assert "`--requirepass` puts a password on the command line" in messages(judge(CONTAINER, argv, POLICY))
+    args_env = docker_container(envs=[f"REDIS_ARGS=--requirepass {PASSWORD} --maxmemory 1gb"])
+    assert "REDIS_ARGS of the container passes a password option" in messages(judge(CONTAINER, args_env, POLICY))
     env = docker_container(envs=[f"REDIS_PASSWORD={PASSWORD}"])
     assert "environment variable REDIS_PASSWORD" in messages(judge(CONTAINER, env, POLICY))
     assert judge(CONTAINER, docker_container(envs=["REDIS_PASSWORD_FILE=/run/secrets/pw", "ALLOW_EMPTY_PASSWORD=no"]),
