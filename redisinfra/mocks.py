@@ -30,7 +30,7 @@ import pulumi.runtime
 import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks, set_mocks
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks, _resolve_callbacks, set_mocks
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
@@ -132,7 +132,8 @@ class RecordingMonitor(MockMonitor):
         raw_inputs = rpc.deserialize_properties(request.object)
         id_, state = self.mocks.new_resource(MockResourceArgs(
             typ=request.type, name=request.name, inputs=raw_inputs, provider=request.provider,
-            resource_id=request.importId, custom=request.custom or False))
+            resource_id=request.importId, custom=request.custom or False,
+            transforms=_resolve_callbacks(request.transforms)))
         # The engine marks these outputs secret (pulumi-tls private keys, pulumi-random results); so do we.
         state = {k: (rpc.wrap_rpc_secret(v) if k in request.additionalSecretOutputs and not rpc.is_rpc_secret(v) else v)
                  for k, v in (state or {}).items()}
