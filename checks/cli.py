@@ -7,14 +7,13 @@ Outputs come from `--outputs FILE` (`-` or no option with piped input = standard
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Sequence
 
 from redisinfra.connection import Connection
 
 from . import report
-from .drill import DrillError, run_drill
+from .drill import DRILL_TOPOLOGIES, DrillError, run_drill
 from .model import Settings
 from .outputs import OutputsError, from_pulumi, read_file
 from .runner import exit_code, run_checks
@@ -51,6 +50,12 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
     return value
+
+
+def drill_refusal(connection: Connection) -> str:
+    """The one-line error for a drill asked of a topology without automatic failover."""
+    return (f"--drill failover needs topology {' or '.join(DRILL_TOPOLOGIES)}; "
+            f"this deployment is {connection.topology} (no automatic failover)")
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -106,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
         connection = load(args)
+        if args.drill and connection.topology not in DRILL_TOPOLOGIES:
+            raise UsageError(drill_refusal(connection))
         code, _ = check_and_report(connection, settings=settings_of(args), drill=args.drill, as_json=args.json)
         return code
     except (OutputsError, UsageError) as error:

@@ -23,6 +23,7 @@ DRILL_TIMEOUT = 30.0  # seconds the new primary has to accept writes
 SETTLE_TIMEOUT = 30.0  # seconds the deployment has to pass the checks again (replicas resync, Sentinels converge)
 WRITES_AFTER = 0.5  # seconds of writes kept going on the new primary, so loss is measured across the switch
 KEY_TTL = 300
+DRILL_TOPOLOGIES = ("sentinel", "cluster")
 
 
 class DrillError(Exception):
@@ -144,7 +145,7 @@ def _endpoint(ctx: Context, host: str, port: int) -> Endpoint:
 
 def run_drill(connection: Connection, settings: Settings | None = None) -> DrillOutcome:
     """Run the failover drill for a Sentinel or Cluster deployment (DrillError when it cannot run at all)."""
-    if connection.topology not in ("sentinel", "cluster"):
+    if connection.topology not in DRILL_TOPOLOGIES:
         raise DrillError(f"the failover drill needs topology sentinel or cluster, not {connection.topology}")
     settings = settings or Settings()
     try:

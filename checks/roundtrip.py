@@ -41,7 +41,9 @@ def writer(ctx: Context) -> Any:
                            **clients.tls_kwargs(connection)}
         manager = Sentinel([(e.host, e.port) for e in ctx.sentinels], sentinel_kwargs=sentinel_kwargs,
                            **_data_kwargs(ctx))
-        return manager.master_for(connection.sentinel_master, retry=Retry(NoBackoff(), 0))
+        client = manager.master_for(connection.sentinel_master, retry=Retry(NoBackoff(), 0))
+        client.redis_infra_sentinels = manager.sentinels  # closed with the client (see close())
+        return client
     if connection.topology == "cluster":
         starts = connection.by_role("configuration") or ctx.data
         return RedisCluster(startup_nodes=[ClusterNode(e.host, e.port) for e in starts],
@@ -50,6 +52,13 @@ def writer(ctx: Context) -> Any:
     if primary is None:
         raise redis.ConnectionError("no primary endpoint in the contract")
     return ctx.client(primary)
+
+
+def close(client: Any) -> None:
+    """Close a writer and, for a Sentinel-aware one, its connections to the Sentinels."""
+    client.close()
+    for sentinel in getattr(client, "redis_infra_sentinels", ()):
+        sentinel.close()
 
 
 def _keys(ctx: Context, client: Any, run: str) -> dict[int, str]:
@@ -76,10 +85,13 @@ def roundtrip(ctx: Context) -> list[Result]:
     if not primaries:
         return [failed("roundtrip", "deployment", f"no primary known (source: {ctx.primaries_source})")]
     unreachable = [e.name for e in primaries.values() if e.name in ctx.unreachable]
+    client = None
     try:
         client = writer(ctx)
         keys = _keys(ctx, client, run)
     except (redis.RedisError, OSError) as error:
+        if client is not None:
+            close(client)
         target = "cluster" if ctx.connection.topology == "cluster" else next(iter(primaries.values())).name
         if unreachable:
             return [skipped("roundtrip", target, f"primary {', '.join(unreachable)} unreachable (see reach)")]
@@ -96,7 +108,7 @@ def roundtrip(ctx: Context) -> list[Result]:
                 continue
             results += _shard(ctx, client, primary, key, run)
     finally:
-        client.close()
+        close(client)
     return results
 
 

@@ -58,12 +58,12 @@ def _node_checks(ctx: Context, endpoint: Endpoint) -> list[Result]:
     return results
 
 
-def _deployment_checks(ctx: Context) -> list[Callable[[], list[Result]]]:
-    jobs: list[Callable[[], list[Result]]] = [lambda: roundtrip(ctx)]
+def _deployment_checks(ctx: Context) -> list[tuple[str, Callable[[], list[Result]]]]:
+    jobs: list[tuple[str, Callable[[], list[Result]]]] = [("roundtrip", lambda: roundtrip(ctx))]
     if ctx.connection.topology == "sentinel":
-        jobs.append(lambda: [topology.sentinels_agree(ctx)])
+        jobs.append(("sentinel-agree", lambda: [topology.sentinels_agree(ctx)]))
     if ctx.connection.topology == "cluster":
-        jobs.append(lambda: [topology.cluster_layout(ctx)])
+        jobs.append(("cluster", lambda: [topology.cluster_layout(ctx)]))
     return jobs
 
 
@@ -94,7 +94,7 @@ def run_checks(connection: Connection, settings: Settings | None = None) -> list
                 else:
                     ctx.nodes[endpoint.name] = conn
             ctx.discover_primaries()
-            futures = [pool.submit(_guard, "roundtrip", job) for job in _deployment_checks(ctx)]
+            futures = [pool.submit(_guard, name, job) for name, job in _deployment_checks(ctx)]
             futures += [pool.submit(_node_checks, ctx, e) for e in connection.endpoints]
             for future in futures:
                 results += future.result()

@@ -84,13 +84,10 @@ def test_make_check_stack_without_pulumi_cli(tmp_path: Path) -> None:
     assert done.stderr.splitlines()[0].startswith("error: the pulumi CLI is not installed")
 
 
-def test_drill_on_a_topology_without_failover_exits_1(tmp_path: Path) -> None:
-    """A drill that cannot run is a failed run (1), reported in the JSON, not a crash."""
+def test_drill_on_a_topology_without_failover_exits_2(tmp_path: Path) -> None:
+    """Asking a drill of a deployment that cannot fail over is a bad argument: one line, exit 2, nothing dialled."""
     path = tmp_path / "outputs.json"
-    connection = _connection()
-    connection["endpoints"][0]["host"] = "127.254.254.250"  # nothing listens: reach fails fast
-    path.write_text(json.dumps({"connection": connection}))
-    done = _run("--outputs", str(path), "--drill", "failover", "--json", "--timeout", "1")
-    assert done.returncode == 1, done.stderr
-    report = json.loads(done.stdout)
-    assert report["drill"] == {"ok": False, "error": "the failover drill needs topology sentinel or cluster, not standalone"}
+    path.write_text(json.dumps({"connection": _connection()}))
+    line = _one_line_error(_run("--outputs", str(path), "--drill", "failover"))
+    assert line == ("error: --drill failover needs topology sentinel or cluster; this deployment is standalone "
+                    "(no automatic failover)")

@@ -209,3 +209,10 @@ def test_sandbox_hook_prints_table_and_fails_on_a_failing_check(box: Sandbox, ad
     assert code == 1
     assert capsys.readouterr().out == ""  # JSON mode: the sandbox prints one document holding this report
     assert args.checks_report["ok"] is True
+
+
+def test_sandbox_drill_on_standalone_is_a_bad_argument(box: Sandbox, capsys) -> None:
+    assert after_up(box.connection, sandbox=box, args=argparse.Namespace(json=False, drill="failover")) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [
+        "error: --drill failover needs topology sentinel or cluster; this deployment is standalone (no automatic failover)"]
