@@ -212,8 +212,26 @@ class Sandbox:
 
     # -- files and processes ---------------------------------------------------------------------------------
 
-    def _write_files(self) -> None:
+    def _node_paths(self, node: Node) -> Paths:
+        """This node's own directories under the sandbox (created, private)."""
         assert self.base_dir is not None
+        root = Path(self.base_dir) / node.name
+        paths = Paths(conf_dir=str(root / "conf"), data_dir=str(root / "data"), tls_dir=str(root / "tls"))
+        for folder in (paths.conf_dir, paths.data_dir, paths.tls_dir):
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        return paths
+
+    def _register(self, node: Node, paths: Paths) -> None:
+        if node.is_data:
+            config_file = paths.conf("redis.conf")
+        else:
+            # Sentinel rewrites its config: it runs from a state copy seeded once (pitfall 3).
+            shutil.copyfile(paths.conf("sentinel.conf"), paths.sentinel_state)
+            config_file = paths.sentinel_state
+        log = str(Path(paths.conf_dir).parent / "node.log")
+        self.processes[node.name] = Process(node, paths, config_file, log=log)
+
+    def _write_files(self) -> None:
         if self.prebuilt is not None:
             self._write_prebuilt(self.prebuilt)
             return
@@ -223,12 +241,8 @@ class Sandbox:
             client = self.ca.issue("redis-infra-client", [])
             self.client_pems = (client.cert_pem, client.key_pem)
         for node in self.plan.all_nodes:
-            root = Path(self.base_dir) / node.name
-            paths = Paths(conf_dir=str(root / "conf"), data_dir=str(root / "data"), tls_dir=str(root / "tls"))
-            for folder in (paths.conf_dir, paths.data_dir, paths.tls_dir):
-                os.makedirs(folder, mode=0o700, exist_ok=True)
-            files = render_node(self.plan, node, paths)
-            for name, text in files.items():
+            paths = self._node_paths(node)
+            for name, text in render_node(self.plan, node, paths).items():
                 _write(Path(paths.conf_dir) / name, text, 0o644)
             for name, text in render_secret_files(self.plan, node, self.secrets).items():
                 _write(Path(paths.conf_dir) / name, text, 0o600)
@@ -237,30 +251,15 @@ class Sandbox:
                 _write(Path(paths.tls(TLS_CERT)), pair.cert_pem, 0o644)
                 _write(Path(paths.tls(TLS_KEY)), pair.key_pem, 0o600)
                 _write(Path(paths.tls(TLS_CA)), self.ca.cert_pem, 0o644)
-            if node.is_data:
-                config_file = paths.conf("redis.conf")
-            else:
-                # Sentinel rewrites its config: it runs from a state copy seeded once (pitfall 3).
-                shutil.copyfile(paths.conf("sentinel.conf"), paths.sentinel_state)
-                config_file = paths.sentinel_state
-            self.processes[node.name] = Process(node, paths, config_file, log=str(root / "node.log"))
+            self._register(node, paths)
 
     def _write_prebuilt(self, prebuilt: Prebuilt) -> None:
-        assert self.base_dir is not None
         self.client_pems = prebuilt.client_pems
         for node in self.plan.all_nodes:
-            root = Path(self.base_dir) / node.name
-            paths = Paths(conf_dir=str(root / "conf"), data_dir=str(root / "data"), tls_dir=str(root / "tls"))
-            for folder in (paths.conf_dir, paths.data_dir, paths.tls_dir):
-                os.makedirs(folder, mode=0o700, exist_ok=True)
+            paths = self._node_paths(node)
             for path, text in prebuilt.files[node.name].items():
                 _write(Path(map_paths(path, prebuilt.paths, paths)), map_paths(text, prebuilt.paths, paths), 0o600)
-            if node.is_data:
-                config_file = paths.conf("redis.conf")
-            else:
-                shutil.copyfile(paths.conf("sentinel.conf"), paths.sentinel_state)
-                config_file = paths.sentinel_state
-            self.processes[node.name] = Process(node, paths, config_file, log=str(root / "node.log"))
+            self._register(node, paths)
 
     def _start(self, process: Process) -> None:
         binary = server_binary(self.config.engine, sentinel=not process.node.is_data)
