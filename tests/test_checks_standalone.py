@@ -216,3 +216,20 @@ def test_sandbox_drill_on_standalone_is_a_bad_argument(box: Sandbox, capsys) -> 
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines() == [
         "error: --drill failover needs topology sentinel or cluster; this deployment is standalone (no automatic failover)"]
+
+
+def test_rdb_snapshots_off_fail_persistence_when_config_is_readable() -> None:
+    """Where CONFIG is allowed (not a disabled command), the RDB schedule is judged; plaintext deployments warn."""
+    stack = {"name": "plain", "backend": "ec2", "topology": "standalone", "memory": {"node_memory": "128mb"},
+             "persistence": {"mode": "rdb"}, "security": {"tls": {"enabled": False},
+                                                          "disabled_commands": ["FLUSHALL", "DEBUG"]}}
+    with sandbox(stack) as plain:
+        results = check(plain.connection)
+        assert [(r.check, r.status, r.detail) for r in not_passed(results)] == [
+            ("tls", "warn", "TLS is off for this deployment (tls.enabled false): traffic is plaintext")]
+        persistence = next(r for r in results if r.check == "persistence")
+        assert persistence.detail.startswith('AOF off, save "3600 1 300 100 60 10000"')
+        with plain.client("plain-0", user="operator") as admin:
+            admin.config_set("save", "")
+            found = fails(check(plain.connection))
+        assert found == {("persistence", "plain-0"): 'save "" (RDB snapshots off), expected RDB on (persistence rdb)'}
