@@ -11,6 +11,15 @@ from .model import Result, failed, passed, skipped, verdict
 CLUSTER_SLOTS = 16384
 
 
+def _name(ctx: Context, host: object, port: object) -> str:
+    """A node's contract name when its address is known, else host:port."""
+    try:
+        known = ctx.endpoint_at(str(host), int(port))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        known = None
+    return known.name if known else f"{host}:{port}"
+
+
 # -- replication ---------------------------------------------------------------------------------------------
 
 def replication(ctx: Context, endpoint: Endpoint, conn: redis.Redis) -> Result:
@@ -34,9 +43,10 @@ def _as_primary(ctx: Context, endpoint: Endpoint, info: dict) -> Result:
     online = [r for r in replicas if r.get("state") == "online"]
     problems = []
     if len(online) != wanted:
-        states = ", ".join(f"{r.get('ip')}:{r.get('port')} {r.get('state')}" for r in replicas if r.get("state") != "online")
+        states = ", ".join(f"{_name(ctx, r.get('ip'), r.get('port'))} {r.get('state')}"
+                           for r in replicas if r.get("state") != "online")
         problems.append(f"{len(online)} of {wanted} replicas online{f' ({states})' if states else ''}")
-    lagging = [f"{r.get('ip')}:{r.get('port')} lag {r.get('lag')}s" for r in online
+    lagging = [f"{_name(ctx, r.get('ip'), r.get('port'))} lag {r.get('lag')}s" for r in online
                if int(r.get("lag", 0)) > ctx.settings.max_lag_seconds]
     if lagging:
         problems.append(f"lag over {ctx.settings.max_lag_seconds}s: {', '.join(lagging)}")
@@ -82,7 +92,7 @@ def sentinel(ctx: Context, endpoint: Endpoint, conn: redis.Redis) -> Result:
     others = conn.sentinel_sentinels(name)
     up = [s for s in others if not (s.get("is_sdown") or s.get("is_odown") or s.get("is_disconnected"))]
     if expected.sentinels and len(up) != expected.sentinels - 1:
-        gone = [f"{s.get('ip')}:{s.get('port')}" for s in others if s not in up]
+        gone = [_name(ctx, s.get("ip"), s.get("port")) for s in others if s not in up]
         problems.append(f"sees {len(up)} of {expected.sentinels - 1} other Sentinels up"
                         + (f" (down: {', '.join(gone)})" if gone else ""))
     replicas = conn.sentinel_slaves(name)
