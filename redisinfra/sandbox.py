@@ -484,6 +484,10 @@ def stop_state(state: dict) -> list[str]:
     pids = [pid for name, pid in (state.get("pids") or {}).items() if name in stopped]
     while time.monotonic() < deadline and any(running_in(pid, base) for pid in pids):
         time.sleep(0.05)
+    for pid in pids:
+        # Redis refuses SIGTERM when its shutdown save fails (e.g. its directory is gone): then it is killed.
+        if running_in(pid, base):
+            os.kill(pid, signal.SIGKILL)
     if os.path.basename(base).startswith("redis-infra-sandbox-") and os.path.isdir(base):
         shutil.rmtree(base, ignore_errors=True)
     return stopped
