@@ -1,6 +1,8 @@
 """What every check shares: the contract, the settings, one client per reachable node, and who is primary now."""
 from __future__ import annotations
 
+import functools
+import socket
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +21,15 @@ def one_line(error: BaseException | str) -> str:
     """An error as one short line (redis-py and ssl messages can span lines)."""
     text = error if isinstance(error, str) else (f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
     return " ".join(str(text).split())[:300]
+
+
+@functools.lru_cache(maxsize=256)
+def _addresses(host: str) -> frozenset[str]:
+    """The IP addresses a host name (or IP) stands for; empty when it does not resolve."""
+    try:
+        return frozenset(info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM))
+    except (OSError, UnicodeError):
+        return frozenset()
 
 
 @dataclass
@@ -46,8 +57,16 @@ class Context:
         return self.connection.by_role("sentinel")
 
     def endpoint_at(self, host: str, port: int | str) -> Endpoint | None:
-        """The endpoint a node announces itself as (host:port), if the contract lists it."""
-        matches = [e for e in self.connection.endpoints if e.host == host and e.port == int(port)]
+        """The endpoint a node announces itself as (host:port), if the contract lists it.
+
+        Nodes that announce host names still report peers by IP (CLUSTER NODES, INFO replication), so a host
+        also matches an endpoint whose name resolves to it.
+        """
+        matches = [e for e in self.connection.endpoints if e.port == int(port) and e.host == host]
+        if not matches:
+            addresses = _addresses(host)
+            matches = [e for e in self.connection.endpoints
+                       if e.port == int(port) and addresses & _addresses(e.host)]
         # A managed endpoint (configuration, reader) may share a node's address: the node itself wins.
         return next((e for e in matches if e.role in (*DATA_ROLES, "sentinel")), matches[0] if matches else None)
 

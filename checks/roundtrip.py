@@ -65,12 +65,14 @@ def _keys(ctx: Context, client: Any, run: str) -> dict[int, str]:
     """One key per shard (cluster: a hash tag that lands on each current primary)."""
     if ctx.connection.topology != "cluster":
         return {0: f"{KEY_PREFIX}:{run}"}
-    wanted = {(e.host, e.port): shard for shard, e in ctx.primaries.items()}
+    wanted = {e.name: shard for shard, e in ctx.primaries.items()}
     keys: dict[int, str] = {}
     for index in range(2000):
         key = f"{KEY_PREFIX}:{{{run}-{index}}}"
         node = client.get_node_from_key(key)
-        shard = wanted.get((node.host, int(node.port)))
+        # The client knows nodes by the address the cluster reports (an IP even where nodes announce names).
+        owner = ctx.endpoint_at(node.host, int(node.port))
+        shard = wanted.get(owner.name) if owner else None
         if shard is not None and shard not in keys:
             keys[shard] = key
         if len(keys) == len(wanted):
