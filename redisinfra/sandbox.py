@@ -168,9 +168,16 @@ class Sandbox:
         self.started_at = time.monotonic()
         self.base_dir = self.base_dir or tempfile.mkdtemp(prefix="redis-infra-sandbox-")
         self._write_files()
-        for process in self.processes.values():
-            self._start(process)
         self.connection = self._connection()
+        for process in self.processes.values():
+            if process.node.is_data:
+                self._start(process)
+        if self.plan.sentinels:
+            # Sentinels start once replication is linked: their first INFO of the primary then lists every
+            # replica, instead of learning them at the next 10-second INFO round.
+            self.wait_until("replication links", self._replication_ok)
+            for sentinel in self.plan.sentinels:
+                self._start(self.processes[sentinel.name])
         if self.config.topology == "cluster":
             form = self.prebuilt.form_cluster if self.prebuilt and self.prebuilt.form_cluster else Sandbox._form_cluster
             form(self)
@@ -429,6 +436,11 @@ class Sandbox:
                     return f"{node.name}: cluster_state {_info_field(info, 'cluster_state')}"
                 if _info_field(info, "cluster_slots_ok") != str(CLUSTER_SLOTS):
                     return f"{node.name}: {_info_field(info, 'cluster_slots_ok')} slots ok"
+                # Every node's own view must show every replica, or a client that asks it sees a partial layout.
+                lines = conn.execute_command("CLUSTER", "NODES").splitlines()
+                replicas = sum("slave" in line.split()[2].split(",") for line in lines if len(line.split()) > 2)
+                if replicas != len(self.plan.nodes) - len(self.plan.primaries()):
+                    return f"{node.name} sees {replicas} replicas"
                 if node.primary:
                     replication = conn.info("replication")
                     if replication.get("master_link_status") != "up":
