@@ -22,13 +22,27 @@ def check_auth(subject: Subject) -> Iterator[str]:
     """ElastiCache AUTH token or RBAC user group; `requirepass`/ACL users on every node and Sentinel."""
     props = subject.props
     if subject.type == t.REPLICATION_GROUP:
-        token = props.get("authToken")
+        # pulumi-aws v7: `authTokenWo` is the write-only token (never stored in state), as good as `authToken`.
+        tokens = [props.get("authToken"), props.get("authTokenWo")]
         groups = props.get("userGroupIds")
-        if token is UNKNOWN or groups is UNKNOWN:
+        if any(isinstance(token, str) and token for token in tokens):
+            return
+        if UNKNOWN in tokens or groups is UNKNOWN:
             return
         has_groups = any(g is UNKNOWN or (isinstance(g, str) and g) for g in as_list(groups))
-        if not token and not has_groups:
-            yield "neither authToken nor userGroupIds: anyone inside the VPC can read and write the cache"
+        if not has_groups:
+            yield ("neither authToken nor userGroupIds (nor the write-only authTokenWo): anyone inside the VPC can "
+                   "read and write the cache")
+        return
+    if subject.type == t.SERVERLESS_CACHE:
+        group = props.get("userGroupId")
+        if group is not UNKNOWN and not (isinstance(group, str) and group):
+            yield "no userGroupId: the serverless cache's default user needs no password; attach an RBAC user group"
+        return
+    if subject.type == t.CACHE_CLUSTER:
+        if t.bare_cache_node(props):
+            yield ("a redis/valkey cache cluster outside a replication group cannot require AUTH or an RBAC user "
+                   "group: create an aws.elasticache.ReplicationGroup (num_cache_clusters=1 for a single node)")
         return
     for process in processes(subject):
         if judged_by_configmap(subject, process):
@@ -44,7 +58,9 @@ AUTH = resource_policy(
     "`requirepass` or ACL users (default user off or password-protected) on every self-hosted node and Sentinel.",
     check_auth, severity=Severity.CRITICAL,
     remediation_steps=(
-        "ElastiCache: set auth_token (as a Pulumi secret, with auth_token_update_strategy) or user_group_ids. "
+        "ElastiCache: set auth_token (as a Pulumi secret, with auth_token_update_strategy), auth_token_wo (with "
+        "auth_token_wo_version) or user_group_ids; Serverless: user_group_id; a single redis/valkey node: a "
+        "ReplicationGroup instead of an aws.elasticache.Cluster. "
         "Self-hosted: set `requirepass` or an `aclfile` whose `default` user is off or has a password; Sentinels need "
         "`requirepass` and `sentinel auth-pass <master> <password>` (redis-infra does all of this by default)."),
 )

@@ -18,6 +18,9 @@ from .values import UNKNOWN, as_list, get, is_unknown, text
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 PARAMETER_GROUP = "aws:elasticache/parameterGroup:ParameterGroup"
+SERVERLESS_CACHE = "aws:elasticache/serverlessCache:ServerlessCache"
+CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
+DOCKER_REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -70,6 +73,22 @@ def engine_of_image(image: Any) -> str | None:
     """`redis` or `valkey` for a Redis-compatible image."""
     name = image_name(image) or ""
     return "valkey" if name.startswith("valkey") else ("redis" if name.startswith("redis") else None)
+
+
+def bare_cache_node(props: dict[str, Any]) -> Optional[bool]:
+    """An `aws.elasticache.Cluster` running redis/valkey outside a replication group (None when not known yet).
+
+    Such a node has no AUTH token, no user group and no transit encryption of its own: only a replication group's
+    members get them (a member names its group in `replicationGroupId` and is judged through the group).
+    """
+    group, engine = props.get("replicationGroupId"), props.get("engine")
+    if group is UNKNOWN:
+        return None
+    if isinstance(group, str) and group:
+        return False
+    if engine is UNKNOWN:
+        return None
+    return isinstance(engine, str) and engine.lower() in ("redis", "valkey")
 
 
 def looks_like_redis_conf(text: Any) -> bool:

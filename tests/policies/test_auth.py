@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from .builders import (
-    CONFIGMAP, CONTAINER, EC2, RG, STATEFULSET, DROP, UNKNOWN, configmap, docker_container, ec2_instance,
-    redis_container, rendered, replication_group, secret, user_data, workload,
+    PASSWORD,
+    CACHE_CLUSTER, CONFIGMAP, CONTAINER, EC2, RG, SERVERLESS, STATEFULSET, DROP, UNKNOWN, configmap, docker_container, ec2_instance,
+    redis_container, rendered, replication_group, secret, serverless_cache, user_data, workload,
 )
 from .conftest import Judge, messages
 
@@ -84,3 +85,34 @@ def test_unknown_token_is_no_verdict(judge: Judge) -> None:
     """A token computed by another resource is unknown during preview: it will be set."""
     assert judge(RG, replication_group(authToken=UNKNOWN), POLICY) == []
     assert judge(RG, replication_group(authToken=DROP, userGroupIds=UNKNOWN), POLICY) == []
+
+
+@pytest.mark.parametrize("token", [secret(PASSWORD), PASSWORD, UNKNOWN, secret(UNKNOWN)],
+                         ids=["secret", "plain", "unknown", "unknown-secret"])
+def test_write_only_token_counts(judge: Judge, token: object) -> None:
+    """pulumi-aws v7's write-only `authTokenWo` (+ `authTokenWoVersion`) authenticates like `authToken`."""
+    group = replication_group(authToken=DROP, authTokenWo=token, authTokenWoVersion=1)
+    assert judge(RG, group, POLICY) == []
+
+
+def test_write_only_token_empty_fails(judge: Judge) -> None:
+    assert "neither authToken" in messages(judge(RG, replication_group(authToken=DROP, authTokenWo=""), POLICY))
+
+
+def test_serverless_needs_a_user_group(judge: Judge) -> None:
+    assert judge(SERVERLESS, serverless_cache(), POLICY) == []
+    assert judge(SERVERLESS, serverless_cache(userGroupId=UNKNOWN), POLICY) == []
+    assert "no userGroupId" in messages(judge(SERVERLESS, serverless_cache(userGroupId=DROP), POLICY))
+    assert "no userGroupId" in messages(judge(SERVERLESS, serverless_cache(userGroupId=""), POLICY))
+
+
+def test_bare_cache_cluster_node_fails(judge: Judge) -> None:
+    """A redis/valkey aws.elasticache.Cluster outside a replication group cannot require AUTH."""
+    node = {"clusterId": "cache-0", "engine": "redis", "engineVersion": "7.1", "nodeType": "cache.t4g.micro",
+            "numCacheNodes": 1}
+    assert "replication group" in messages(judge(CACHE_CLUSTER, node, POLICY))
+    assert "replication group" in messages(judge(CACHE_CLUSTER, dict(node, engine="valkey"), POLICY))
+    assert judge(CACHE_CLUSTER, {"clusterId": "cache-1", "replicationGroupId": "cache"}, POLICY) == []
+    assert judge(CACHE_CLUSTER, dict(node, engine="memcached"), POLICY) == []
+    assert judge(CACHE_CLUSTER, dict(node, engine=UNKNOWN), POLICY) == []
+    assert judge(CACHE_CLUSTER, dict(node, replicationGroupId=UNKNOWN), POLICY) == []
