@@ -12,6 +12,9 @@ import pytest
 from pulumi_aws import elasticache
 
 from redisinfra import preview
+from redisinfra.analyzer import PolicyPack, read_pack_config
+from redisinfra.mocks import FakeProvider, run_program, stack_config
+from redisinfra.program import main as program_main
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_FILES = sorted([*ROOT.glob("Pulumi.*.yaml"), *(ROOT / "examples").glob("*.yaml")])
@@ -205,3 +208,59 @@ def test_tree_lines_nest_children() -> None:
     parent = Resource("my:component", "c", "urn:c", {})
     child = Resource("docker:index/container:Container", "x", "urn:x", {}, parent="urn:c")
     assert preview.tree_lines([parent, child]) == ["my:component  c", "  docker:index/container:Container  x"]
+
+
+# --- the project's own serverless topology against the prod pack ----------------------------------
+
+class _ServerlessProvider(FakeProvider):
+    """FakeProvider plus the endpoints AWS reports for a serverless cache (as in tests/test_elasticache.py)."""
+
+    def new_resource(self, args):  # type: ignore[no-untyped-def]
+        id_, state = super().new_resource(args)
+        if args.typ == "aws:elasticache/serverlessCache:ServerlessCache":
+            host = f"{args.inputs['name']}-abc123.serverless.euw1.cache.amazonaws.com"
+            state = {**state, "endpoints": [{"address": host, "port": 6379}],
+                     "readerEndpoints": [{"address": host, "port": 6380}]}
+        return id_, state
+
+
+def test_serverless_topology_passes_the_prod_pack(tmp_path: Path) -> None:
+    """redis-infra's ElastiCache Serverless cache (RBAC users, CMK, 7-day snapshots, valkey 8) passes prod's pack."""
+    text = """config:
+  aws:region: eu-west-1
+  redis:name: redis-prod
+  redis:backend: elasticache
+  redis:topology: serverless
+  redis:engine: valkey
+  redis:version: "8.0"
+  redis:zones: [eu-west-1a, eu-west-1b, eu-west-1c]
+  redis:security:
+    auth:
+      mode: acl
+      users: [{name: app}, {name: reporting, access: readonly, keys: "~report:*"}]
+  redis:elasticache:
+    vpc_id: vpc-0a1b2c3d4e5f60718
+    subnet_ids: [subnet-0a1b2c3d4e5f60711, subnet-0a1b2c3d4e5f60712, subnet-0a1b2c3d4e5f60713]
+    allowed_security_group_ids: [sg-0a1b2c3d4e5f60719]
+    at_rest_kms_key: create
+    snapshot_retention_days: 14
+    notification_topic: create
+    serverless: {max_data_storage_gb: 10, max_ecpu_per_second: 5000}
+"""
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(text)
+    config = stack_config(path)
+    recording = run_program(program_main, config, stack="prod", mocks=_ServerlessProvider(region="eu-west-1"))
+    resources = preview.to_resources(recording)
+    caches = [r for r in resources if r.type == "aws:elasticache/serverlessCache:ServerlessCache"]
+    assert len(caches) == 1
+    with PolicyPack(stack="prod", stack_config=config) as pack:
+        pack.configure(read_pack_config(ROOT / "policies" / "config" / "prod.json"))
+        found = [d for r in resources for d in pack.analyze(r)] + pack.analyze_stack(resources)
+    assert [(d.policy, d.urn, d.detail) for d in found] == []
+    # ...and it is really judged: without the user group or the key it fails.
+    with PolicyPack(stack="prod") as pack:
+        pack.configure(read_pack_config(ROOT / "policies" / "config" / "prod.json"))
+        props = {k: v for k, v in caches[0].properties.items() if k not in ("userGroupId", "kmsKeyId")}
+        caches[0].properties = props
+        assert {d.policy for d in pack.analyze(caches[0])} == {"redis-auth-required", "redis-encryption-at-rest"}

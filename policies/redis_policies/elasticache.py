@@ -1,4 +1,7 @@
-"""ElastiCache replication-group policies: at-rest encryption, snapshots, Multi-AZ failover, minor upgrades."""
+"""ElastiCache policies: at-rest encryption, snapshots, Multi-AZ failover, minor upgrades.
+
+Replication groups and Serverless caches (which AWS always encrypts at rest and replicates over zones itself).
+"""
 from __future__ import annotations
 
 from typing import Any, Iterator, Optional
@@ -7,7 +10,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from . import targets as t
 from .framework import Subject, resource_policy
-from .values import UNKNOWN, truthy
+from .values import UNKNOWN, as_list, truthy
 
 
 def _number(value: Any) -> Optional[int]:
@@ -21,9 +24,15 @@ def _number(value: Any) -> Optional[int]:
 
 def check_at_rest(subject: Subject) -> Iterator[str]:
     """atRestEncryptionEnabled, and a customer-managed KMS key when required."""
+    props = subject.props
+    if subject.type == t.SERVERLESS_CACHE:
+        # Always encrypted at rest; the key is AWS-owned unless kmsKeyId names a customer-managed one.
+        key = props.get("kmsKeyId")
+        if subject.config["requireCustomerManagedKey"] and key is not UNKNOWN and key in (None, ""):
+            yield "no kmsKeyId: data is encrypted with the AWS-owned key; use a customer-managed KMS key you can audit and revoke"
+        return
     if subject.type != t.REPLICATION_GROUP:
         return
-    props = subject.props
     enabled = props.get("atRestEncryptionEnabled")
     if enabled is UNKNOWN:
         return
@@ -47,7 +56,7 @@ AT_REST = resource_policy(
 
 def check_snapshots(subject: Subject) -> Iterator[str]:
     """snapshotRetentionLimit of at least minimumDays."""
-    if subject.type != t.REPLICATION_GROUP:
+    if subject.type not in (t.REPLICATION_GROUP, t.SERVERLESS_CACHE):
         return
     raw = subject.props.get("snapshotRetentionLimit")
     if raw is UNKNOWN:
@@ -89,6 +98,18 @@ def check_failover(subject: Subject) -> Iterator[str]:
     clusters, replicas = props.get("numCacheClusters"), props.get("replicasPerNodeGroup")
     if UNKNOWN in (clusters, replicas):
         return
+    # Cluster mode may give each shard its own replicaCount instead: the shard with the fewest replicas decides.
+    shards = props.get("nodeGroupConfigurations")
+    if shards is UNKNOWN:
+        return
+    counts = [s.get("replicaCount") if isinstance(s, dict) else UNKNOWN for s in as_list(shards)]
+    if UNKNOWN in counts:
+        return
+    per_shard = [n for n in (_number(c) for c in counts) if n is not None]
+    if per_shard:
+        if min(per_shard) < 1:
+            yield "nodeGroupConfigurations: the smallest replicaCount is 0: a shard has no replica to fail over to"
+        return
     n_clusters, n_replicas = _number(clusters), _number(replicas)
     if n_replicas is not None:
         if n_replicas < 1:
@@ -104,7 +125,8 @@ FAILOVER = resource_policy(
     "ElastiCache runs Multi-AZ with automatic failover and at least one replica per shard.",
     check_failover, severity=Severity.HIGH,
     remediation_steps="Set automatic_failover_enabled=True, multi_az_enabled=True and replicas_per_node_group >= 1 "
-                      "(or num_cache_clusters >= 2), spread over preferred_cache_cluster_azs.",
+                      "(or replica_count >= 1 in every node_group_configurations entry, or num_cache_clusters >= 2), "
+                      "spread over preferred_cache_cluster_azs.",
 )
 
 

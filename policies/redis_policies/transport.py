@@ -26,6 +26,13 @@ def check(subject: Subject) -> Iterator[str]:
         if isinstance(mode, str) and mode.lower() != "required":
             yield f"transitEncryptionMode is {mode!r}: plaintext connections are still accepted; set 'required'"
         return
+    if subject.type == t.CACHE_CLUSTER:
+        if t.bare_cache_node(props):
+            yield ("a redis/valkey cache cluster outside a replication group: redis-infra cannot rely on transit "
+                   "encryption (or AUTH) on a bare node; create an aws.elasticache.ReplicationGroup with "
+                   "transit_encryption_enabled=True instead")
+        return
+    # ServerlessCache: AWS always requires TLS; nothing to judge.
     for process in processes(subject):
         if judged_by_configmap(subject, process):
             continue

@@ -123,10 +123,27 @@ def _image_findings(image: Any, where: str, cfg: dict[str, Any]) -> Iterator[str
         yield f"{where} runs {old}"
 
 
+def _serverless_version(props: dict[str, Any], cfg: dict[str, Any]) -> Iterator[str]:
+    # Serverless takes a major version only and runs its latest minor: compare majors.
+    engine, major = props.get("engine"), props.get("majorEngineVersion")
+    if UNKNOWN in (engine, major) or not isinstance(engine, str) or engine.lower() not in ("redis", "valkey"):
+        return
+    parsed = _version(major)
+    minimum = _version(cfg["minimumValkeyVersion" if engine.lower() == "valkey" else "minimumRedisVersion"])
+    if parsed and minimum and parsed[0] < minimum[0]:
+        yield (f"majorEngineVersion: {engine.lower()} {parsed[0]} is older than the minimum "
+               f"{minimum[0]}.{minimum[1]}")
+
+
 def check_version(subject: Subject) -> Iterator[str]:
     """Engine version at least the configured minimum; self-hosted images pinned to a version."""
     props, cfg = subject.props, subject.config
-    if subject.type == t.REPLICATION_GROUP:
+    if subject.type == t.SERVERLESS_CACHE:
+        yield from _serverless_version(props, cfg)
+        return
+    if subject.type == t.CACHE_CLUSTER and props.get("engine") not in ("redis", "valkey"):
+        return  # memcached, or a replication group member (its group states the version)
+    if subject.type in (t.REPLICATION_GROUP, t.CACHE_CLUSTER):
         version = props.get("engineVersion")
         if version is UNKNOWN or version is None:
             return

@@ -5,7 +5,7 @@ import pytest
 
 from redisinfra.analyzer import PolicyPack
 
-from .builders import RG, DROP, UNKNOWN, replication_group, resource
+from .builders import CACHE_CLUSTER, RG, SERVERLESS, DROP, UNKNOWN, replication_group, resource, serverless_cache
 from .conftest import Judge, messages
 
 
@@ -72,3 +72,52 @@ def test_unknown_values_are_no_verdict(judge: Judge) -> None:
                                 multiAzEnabled=UNKNOWN, replicasPerNodeGroup=UNKNOWN, autoMinorVersionUpgrade=UNKNOWN,
                                 parameterGroupName=UNKNOWN, engineVersion=UNKNOWN, authToken=UNKNOWN)
     assert judge(RG, unknown) == []
+
+
+def test_serverless(judge: Judge, pack: PolicyPack) -> None:
+    """ElastiCache Serverless: customer-managed key, snapshot retention and engine version are judged."""
+    assert judge(SERVERLESS, serverless_cache()) == []
+    assert judge(SERVERLESS, serverless_cache(engine="redis", majorEngineVersion="7")) == []
+    assert judge(SERVERLESS, serverless_cache(majorEngineVersion="7")) == [], "valkey 7 is 7.2: a major is enough"
+    found = judge(SERVERLESS, serverless_cache(kmsKeyId=DROP), "redis-encryption-at-rest")
+    assert "customer-managed KMS key" in messages(found)
+    assert "0 day(s)" in messages(judge(SERVERLESS, serverless_cache(snapshotRetentionLimit=DROP), "redis-snapshot-retention"))
+    assert "1 day(s)" in messages(judge(SERVERLESS, serverless_cache(snapshotRetentionLimit=1), "redis-snapshot-retention"))
+    old = judge(SERVERLESS, serverless_cache(engine="redis", majorEngineVersion="6"), "redis-minimum-engine-version")
+    assert "redis 6 is older than the minimum 7.0" in messages(old)
+    pack.configure({"redis-encryption-at-rest": {"requireCustomerManagedKey": False},
+                    "redis-snapshot-retention": {"minimumDays": 1}})
+    assert judge(SERVERLESS, serverless_cache(kmsKeyId=DROP, snapshotRetentionLimit=1)) == []
+
+
+def test_serverless_unknowns_are_no_verdict(judge: Judge) -> None:
+    unknown = serverless_cache(kmsKeyId=UNKNOWN, snapshotRetentionLimit=UNKNOWN, userGroupId=UNKNOWN,
+                               majorEngineVersion=UNKNOWN, engine=UNKNOWN)
+    assert judge(SERVERLESS, unknown) == []
+
+
+def test_bare_cache_cluster_node_version(judge: Judge) -> None:
+    policy = "redis-minimum-engine-version"
+    node = {"clusterId": "cache-0", "engine": "redis", "engineVersion": "6.2", "numCacheNodes": 1}
+    assert "redis 6.2 is older" in messages(judge(CACHE_CLUSTER, node, policy))
+    assert judge(CACHE_CLUSTER, dict(node, engineVersion="7.1"), policy) == []
+    assert judge(CACHE_CLUSTER, dict(node, engine="memcached", engineVersion="1.6.22"), policy) == []
+
+
+@pytest.mark.parametrize("counts, needle", [([2, 0, 1], "replicaCount is 0"), ([0], "replicaCount is 0")])
+def test_failover_node_group_replica_counts_fail(judge: Judge, counts: list, needle: str) -> None:
+    groups = [{"nodeGroupId": f"000{i}", "replicaCount": n} for i, n in enumerate(counts, 1)]
+    props = replication_group(replicasPerNodeGroup=DROP, nodeGroupConfigurations=groups)
+    assert needle in messages(judge(RG, props, "redis-multi-az-failover"))
+
+
+def test_failover_node_group_replica_counts_pass(judge: Judge) -> None:
+    """Cluster mode with per-shard replicaCount instead of replicasPerNodeGroup: the smallest count decides."""
+    policy = "redis-multi-az-failover"
+    groups = [{"nodeGroupId": f"000{i}", "replicaCount": 2} for i in (1, 2, 3)]
+    assert judge(RG, replication_group(replicasPerNodeGroup=DROP, nodeGroupConfigurations=groups), policy) == []
+    unknown = groups[:2] + [{"nodeGroupId": "0003", "replicaCount": UNKNOWN}]
+    assert judge(RG, replication_group(replicasPerNodeGroup=DROP, nodeGroupConfigurations=unknown), policy) == []
+    with_zero_unknown = [{"nodeGroupId": "0001", "replicaCount": 0}, {"nodeGroupId": "0002", "replicaCount": UNKNOWN}]
+    assert judge(RG, replication_group(replicasPerNodeGroup=DROP, nodeGroupConfigurations=with_zero_unknown), policy) == []
+    assert judge(RG, replication_group(replicasPerNodeGroup=DROP, nodeGroupConfigurations=UNKNOWN), policy) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from .builders import (
+    CACHE_CLUSTER, SERVERLESS, UNKNOWN, serverless_cache,
     CONFIGMAP, CONTAINER, DEPLOYMENT, EC2, RG, STATEFULSET, DROP, configmap, docker_container, ec2_instance,
     redis_container, rendered, replication_group, user_data, workload,
 )
@@ -127,3 +128,17 @@ def test_ec2_launch_template(judge: Judge) -> None:
     bad = dict(good, userData=base64.b64encode(user_data(_plain(conf)).encode()).decode())
     assert "user data is not TLS-only" in messages(judge(template, bad, POLICY))
     assert "not 'required'" in messages(judge(template, dict(good, metadataOptions={}), "redis-ec2-imdsv2"))
+
+
+def test_bare_cache_cluster_node_fails(judge: Judge) -> None:
+    """A redis/valkey aws.elasticache.Cluster outside a replication group: plaintext, flagged; members are not."""
+    node = {"clusterId": "cache-0", "engine": "valkey", "nodeType": "cache.t4g.micro", "numCacheNodes": 1}
+    assert "outside a replication group" in messages(judge(CACHE_CLUSTER, node, POLICY))
+    assert judge(CACHE_CLUSTER, {"clusterId": "cache-1", "replicationGroupId": "cache"}, POLICY) == []
+    assert judge(CACHE_CLUSTER, dict(node, engine="memcached"), POLICY) == []
+    assert judge(CACHE_CLUSTER, dict(node, replicationGroupId=UNKNOWN), POLICY) == []
+
+
+def test_serverless_is_always_tls(judge: Judge) -> None:
+    """AWS enforces TLS on every serverless cache: nothing to flag."""
+    assert judge(SERVERLESS, serverless_cache(), POLICY) == []
