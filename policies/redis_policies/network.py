@@ -7,7 +7,7 @@ from pulumi_policy import Severity
 
 from . import targets as t
 from .framework import Subject, resource_policy
-from .values import UNKNOWN, as_list, get, strings, text
+from .values import UNKNOWN, as_list, get, strings, text, truthy
 
 REDIS_PORTS = [6379, 6380, 16379, 26379]
 PORTS_CONFIG = {"ports": {"type": "array", "items": {"type": "integer"}, "default": REDIS_PORTS,
@@ -99,6 +99,9 @@ def check_loopback(subject: Subject) -> Iterator[str]:
     allowed = set(cfg["allowedAddresses"])
     if props.get("networkMode") == "host":
         yield "networkMode 'host' exposes Redis on every host interface; use a bridge network and publish on loopback"
+    if truthy(props.get("publishAllPorts")):
+        yield ("publishAllPorts is true: Docker publishes every exposed port (6379 for a redis/valkey image) on "
+               "0.0.0.0 with a random host port; list the ports with ip='127.0.0.1' instead")
     for port in as_list(props.get("ports")):
         if not isinstance(port, dict):
             continue
@@ -114,19 +117,25 @@ def check_loopback(subject: Subject) -> Iterator[str]:
 
 
 def remedy_loopback(subject: Subject) -> Optional[dict[str, Any]]:
-    """Publish every port on 127.0.0.1 (the port mapping changes in place; no data is touched)."""
+    """Publish every listed port on 127.0.0.1 and turn publishAllPorts off (port mappings only; no data is touched)."""
     if not list(check_loopback(subject)) or subject.props.get("networkMode") == "host":
         return None
-    ports = [dict(p, ip="127.0.0.1") if isinstance(p, dict) else p for p in as_list(subject.props.get("ports"))]
-    return {"ports": ports}
+    changes: dict[str, Any] = {}
+    if subject.props.get("ports") is not None:
+        changes["ports"] = [dict(p, ip="127.0.0.1") if isinstance(p, dict) else p
+                            for p in as_list(subject.props.get("ports"))]
+    if truthy(subject.props.get("publishAllPorts")):
+        changes["publishAllPorts"] = False
+    return changes or None
 
 
 DOCKER_LOOPBACK = resource_policy(
     "redis-docker-loopback-only",
-    "Docker containers running Redis (or publishing Redis ports) publish them on loopback addresses only.",
+    "Docker containers running Redis (or publishing Redis ports) publish them on loopback addresses only (no "
+    "publishAllPorts, no host network).",
     check_loopback, remedy=remedy_loopback, severity=Severity.HIGH, config=LOOPBACK_CONFIG,
-    remediation_steps="Set ip='127.0.0.1' on every ContainerPortArgs (redis-infra: docker.publish_address) and do not "
-                      "use network_mode='host'; reach Redis from other hosts through a TLS tunnel or a private network.",
+    remediation_steps="Set ip='127.0.0.1' on every ContainerPortArgs (redis-infra: docker.publish_address), leave "
+                      "publish_all_ports off and do not use network_mode='host'; reach Redis from other hosts through a TLS tunnel or a private network.",
 )
 
 

@@ -70,3 +70,14 @@ def test_kubernetes_service(judge: Judge, kind: str) -> None:
     assert judge(SERVICE, internal, policy) == []
     web = {"metadata": {"name": "web"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 443}]}}
     assert judge(SERVICE, web, policy) == []
+
+
+def test_docker_publish_all_ports(judge: Judge) -> None:
+    """`publishAllPorts: true` publishes every exposed port (6379 for the redis image) on 0.0.0.0."""
+    policy = "redis-docker-loopback-only"
+    found = messages(judge(CONTAINER, docker_container(publishAllPorts=True), policy))
+    assert "publishAllPorts" in found and "0.0.0.0" in found
+    assert "publishAllPorts" in messages(judge(CONTAINER, {"image": "valkey/valkey:8.0", "publishAllPorts": True}, policy))
+    assert judge(CONTAINER, docker_container(publishAllPorts=False), policy) == []
+    assert judge(CONTAINER, docker_container(publishAllPorts=UNKNOWN), policy) == []
+    assert judge(CONTAINER, {"image": "nginx:1.27", "publishAllPorts": True}, policy) == []
