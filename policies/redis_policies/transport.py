@@ -42,12 +42,19 @@ def check(subject: Subject) -> Iterator[str]:
 
 
 def remedy(subject: Subject) -> Optional[dict[str, Any]]:
-    """Turn transit encryption on in `required` mode (ElastiCache only; a config file is not rewritten)."""
+    """Turn transit encryption on (ElastiCache only; a config file is not rewritten).
+
+    A deliberate `preferred` mode is kept: it is the first step of AWS's documented migration of a running group
+    (`preferred` until every client speaks TLS, then `required`), and skipping it cuts off plaintext clients.
+    """
     if subject.type != t.REPLICATION_GROUP:
         return None
-    if list(check(subject)):
-        return {"transitEncryptionEnabled": True, "transitEncryptionMode": "required"}
-    return None
+    if truthy(subject.props.get("transitEncryptionEnabled")) is not False:
+        return None  # on (only the mode is reported, never promoted) or unknown
+    mode = subject.props.get("transitEncryptionMode")
+    if mode is UNKNOWN or (isinstance(mode, str) and mode.lower() == "preferred"):
+        return {"transitEncryptionEnabled": True}
+    return {"transitEncryptionEnabled": True, "transitEncryptionMode": "required"}
 
 
 POLICY = resource_policy(
@@ -57,7 +64,8 @@ POLICY = resource_policy(
     check, remedy=remedy, severity=Severity.CRITICAL,
     remediation_steps=(
         "ElastiCache: set transit_encryption_enabled=True and transit_encryption_mode='required' (existing groups: "
-        "'preferred' first, then 'required', in two applies). Self-hosted: set `port 0`, `tls-port <port>`, "
+        "'preferred' first, then 'required', in two applies; the remediation turns encryption on but never promotes "
+        "'preferred' to 'required'). Self-hosted: set `port 0`, `tls-port <port>`, "
         "`tls-cert-file`/`tls-key-file`/`tls-ca-cert-file`, `tls-replication yes` and, in a cluster, `tls-cluster yes` "
         "(redis-infra: security.tls.enabled: true)."),
 )

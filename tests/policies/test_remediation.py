@@ -16,10 +16,28 @@ def _remediate_then_analyze(pack: PolicyPack, type_: str, props: dict, policy: s
 
 def test_transit_encryption_is_turned_on(pack: PolicyPack) -> None:
     fixed, left = _remediate_then_analyze(pack, RG, replication_group(transitEncryptionEnabled=False,
-                                                                      transitEncryptionMode="preferred"),
+                                                                      transitEncryptionMode=DROP),
                                           "redis-tls-in-transit")
     assert fixed["transitEncryptionEnabled"] is True and fixed["transitEncryptionMode"] == "required"
     assert left == []
+
+
+def test_transit_encryption_keeps_a_deliberate_preferred_mode(pack: PolicyPack) -> None:
+    """AWS's two-step migration ('preferred', then 'required'): the remediation never skips the first step."""
+    fixed, left = _remediate_then_analyze(pack, RG, replication_group(transitEncryptionEnabled=False,
+                                                                      transitEncryptionMode="preferred"),
+                                          "redis-tls-in-transit")
+    assert fixed["transitEncryptionEnabled"] is True and fixed["transitEncryptionMode"] == "preferred"
+    assert "'preferred'" in " ".join(d.detail for d in left), "still reported: the second step is the owner's"
+    pack.configure({"redis-tls-in-transit": "remediate"})
+    assert pack.remediate(resource(RG, replication_group(transitEncryptionMode="preferred"))) == []
+    assert pack.remediate(resource(RG, replication_group(transitEncryptionMode="Preferred"))) == []
+
+
+def test_docker_publish_all_ports_is_turned_off(pack: PolicyPack) -> None:
+    fixed, left = _remediate_then_analyze(pack, CONTAINER, docker_container(publishAllPorts=True),
+                                          "redis-docker-loopback-only")
+    assert fixed["publishAllPorts"] is False and fixed["ports"][0]["ip"] == "127.0.0.1" and left == []
 
 
 def test_remediation_keeps_other_secrets_secret(pack: PolicyPack) -> None:
