@@ -157,6 +157,10 @@ def check_version(subject: Subject) -> Iterator[str]:
             if old:
                 yield f"engineVersion: {old}"
         return
+    if subject.type == t.DOCKER_REMOTE_IMAGE:
+        # Containers usually run `RemoteImage.image_id` (a sha256, unknown in preview): the pulled name tells the version.
+        yield from _image_findings(props.get("name"), "the RemoteImage", cfg)
+        return
     if subject.type == t.DOCKER_CONTAINER and t.docker_is_redis(props):
         yield from _image_findings(props.get("image"), "the container", cfg)
     if subject.type in t.K8S_WORKLOADS:
@@ -166,7 +170,8 @@ def check_version(subject: Subject) -> Iterator[str]:
 
 MIN_VERSION = resource_policy(
     "redis-minimum-engine-version",
-    "Redis and Valkey run at least the configured minimum version, and container images are pinned to a version.",
+    "Redis and Valkey run at least the configured minimum version (ElastiCache groups, nodes and Serverless caches, "
+    "container images and docker.RemoteImage pulls), and images are pinned to a version.",
     check_version, severity=Severity.MEDIUM, config=VERSION_CONFIG,
     remediation_steps="Upgrade engine_version / the image tag (replicas first, then fail over, then the old primary); "
                       "pin images to major.minor (e.g. redis:7.2) or a digest, never latest.",

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from .builders import (
-    CONTAINER, DEPLOYMENT, EC2, STATEFULSET, DROP, UNKNOWN, docker_container, ec2_instance, redis_container, workload,
+    CONTAINER, DEPLOYMENT, EC2, REMOTE_IMAGE, STATEFULSET, DROP, UNKNOWN, docker_container, ec2_instance,
+    redis_container, workload,
 )
 from .conftest import Judge, messages
 
@@ -70,3 +71,19 @@ def test_image_versions_fail(judge: Judge, image: str, needle: str) -> None:
 @pytest.mark.parametrize("image", ["redis:7.2-alpine", "valkey/valkey:8.0", "redis@sha256:" + "a" * 64, UNKNOWN])
 def test_image_versions_pass(judge: Judge, image: str) -> None:
     assert judge(CONTAINER, docker_container(image=image), "redis-minimum-engine-version") == []
+
+
+def test_remote_image_version_and_pinning(judge: Judge) -> None:
+    """A docker.RemoteImage pulling a redis/valkey image: containers often use its image_id (a sha256), so the
+    image resource itself carries the version."""
+    policy = "redis-minimum-engine-version"
+    assert judge(REMOTE_IMAGE, {"name": "redis:7.2-alpine"}, policy) == []
+    assert judge(REMOTE_IMAGE, {"name": "valkey/valkey:8.0"}, policy) == []
+    assert judge(REMOTE_IMAGE, {"name": "docker.io/library/redis@sha256:" + "a" * 64}, policy) == []
+    assert "redis 6.2 is older than the minimum 7.0" in messages(judge(REMOTE_IMAGE, {"name": "redis:6.2"}, policy))
+    assert "not pinned" in messages(judge(REMOTE_IMAGE, {"name": "redis:latest"}, policy))
+    assert "not pinned" in messages(judge(REMOTE_IMAGE, {"name": "valkey/valkey"}, policy))
+    assert judge(REMOTE_IMAGE, {"name": UNKNOWN}, policy) == []
+    assert judge(REMOTE_IMAGE, {"name": "nginx:latest"}, policy) == []
+    # The container running it by id is not mis-judged as unpinned.
+    assert judge(CONTAINER, {"image": "sha256:" + "b" * 64, "command": ["redis-server", "--port", "0"]}, policy) == []
