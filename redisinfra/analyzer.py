@@ -103,6 +103,8 @@ class Resource:
     properties: dict[str, Any]
     parent: str = ""
     dependencies: list[str] = field(default_factory=list)
+    # Input name -> URNs of the resources whose outputs flowed into it (the engine's propertyDependencies).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 def urn_for(type_: str, name: str, stack: str = "test", project: str = "redis-infra", parent_type: str = "") -> str:
@@ -299,6 +301,8 @@ class PolicyPack:
         request = analyzer_pb2.AnalyzeStackRequest(resources=[analyzer_pb2.AnalyzerResource(
             type=r.type, name=r.name, urn=r.urn, properties=to_struct(r.properties), parent=r.parent,
             dependencies=list(r.dependencies), options=analyzer_pb2.AnalyzerResourceOptions(parent=r.parent),
+            propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
+                                  for k, v in r.property_dependencies.items()},
         ) for r in resources])
         reply = self._call("AnalyzeStack", request)
         return [_diagnostic(d, "") for d in reply.diagnostics]

@@ -78,15 +78,39 @@ def _wire(value: Any, path: str, secrets: set[str]) -> Any:
     return secret(out) if path in secrets else out
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _property_dependencies(inputs: dict[str, Any], urns_by_id: dict[str, str]) -> dict[str, list[str]]:
+    # The engine tells analyzers which resources each input was computed from; the mocks resolve every output, so
+    # the gate recovers that link from the ids (a cache's securityGroupIds -> its security group's URN).
+    out: dict[str, list[str]] = {}
+    for key, value in inputs.items():
+        urns = sorted({urns_by_id[s] for s in _strings(value) if s in urns_by_id})
+        if urns:
+            out[key] = urns
+    return out
+
+
 def to_resources(recording: Any) -> list[Resource]:
-    """The program's registrations as the engine hands them to analyzers (inputs, secrets marked)."""
+    """The program's registrations as the engine hands them to analyzers (inputs, secrets marked, property deps)."""
+    urns_by_id = {reg.id: reg.urn for reg in recording.registrations
+                  if reg.custom and isinstance(getattr(reg, "id", None), str) and reg.id}
     resources = []
     for reg in recording.registrations:
         if reg.type == STACK_TYPE:
             continue
         props = _wire(dict(reg.inputs), "", set(reg.secret_inputs))
+        deps = _property_dependencies(dict(reg.inputs), {k: v for k, v in urns_by_id.items() if v != reg.urn})
         resources.append(Resource(type=reg.type, name=reg.name, urn=reg.urn, properties=props, parent=reg.parent or "",
-                                  dependencies=list(reg.options.get("dependencies") or [])))
+                                  dependencies=list(reg.options.get("dependencies") or []), property_dependencies=deps))
     return resources
 
 

@@ -33,7 +33,7 @@ def test_every_stack_file_passes_its_pack_config(stack: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     verdict = json.loads(result.stdout)
     assert verdict["verdict"] == "pass" and not [v for v in verdict["violations"] if v["level"] == "mandatory"]
-    assert len(verdict["levels"]) == 15
+    assert len(verdict["levels"]) == 16
     expected_config = ROOT / "policies" / "config" / f"{preview.stack_name(stack)}.json"
     assert verdict["policy_config"] == (str(expected_config) if expected_config.exists() else None)
 
@@ -264,3 +264,19 @@ def test_serverless_topology_passes_the_prod_pack(tmp_path: Path) -> None:
         props = {k: v for k, v in caches[0].properties.items() if k not in ("userGroupId", "kmsKeyId")}
         caches[0].properties = props
         assert {d.policy for d in pack.analyze(caches[0])} == {"redis-auth-required", "redis-encryption-at-rest"}
+
+
+def test_flipping_to_an_open_custom_port_fails_on_the_cache(tmp_path: Path) -> None:
+    """A custom client port opened to 0.0.0.0/0: not a fixed Redis port, but the cache's own port (stack policy)."""
+    text = (ROOT / "Pulumi.prod.yaml").read_text().replace(
+        "    allowed_security_group_ids: [sg-0a1b2c3d4e5f60719]\n",
+        "    allowed_security_group_ids: [sg-0a1b2c3d4e5f60719]\n    allowed_cidrs: [0.0.0.0/0]\n    allow_any_cidr: true\n")
+    text += "  redis:ports:\n    redis: 7000\n"
+    copy = tmp_path / "Pulumi.prod.yaml"
+    copy.write_text(text)
+    verdict = json.loads(gate(str(copy), "--json").stdout)
+    assert verdict["verdict"] == "fail"
+    found = [(v["policy"], v["resource"]) for v in verdict["violations"]]
+    assert found == [("redis-no-public-ingress-cache-port", "redis-prod-group")], found
+    message = verdict["violations"][0]["message"]
+    assert "port 7000" in message and "0.0.0.0/0" in message

@@ -6,7 +6,7 @@ thresholds per stack.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from pulumi_policy import (
@@ -27,6 +27,9 @@ class Subject:
     props: dict[str, Any]
     config: dict[str, Any]
     parent: Optional[str] = None
+    # Stack policies: input name -> URNs of the resources it was computed from (how a cache names its security
+    # groups when their ids are not known yet).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _config(raw: Optional[Mapping[str, Any]], schema: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -87,7 +90,9 @@ def stack_policy(
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         cfg = _config(args.get_config(), schema)
         subjects = [Subject(r.resource_type, r.name, r.urn, plain(r.props), cfg,
-                            r.parent.urn if r.parent is not None else None) for r in args.resources]
+                            r.parent.urn if r.parent is not None else None,
+                            {k: [d.urn for d in v] for k, v in (r.property_dependencies or {}).items()})
+                    for r in args.resources]
         for message, urn in dict.fromkeys(check(subjects, cfg)):
             report(message, urn)
 

@@ -6,7 +6,7 @@ from typing import Any, Iterator, Optional
 from pulumi_policy import Severity
 
 from . import targets as t
-from .framework import Subject, resource_policy
+from .framework import Subject, resource_policy, stack_policy
 from .values import UNKNOWN, as_list, get, strings, text, truthy
 
 REDIS_PORTS = [6379, 6380, 16379, 26379]
@@ -67,6 +67,84 @@ NO_PUBLIC_INGRESS = resource_policy(
     check_ingress, severity=Severity.CRITICAL, config=PORTS_CONFIG,
     remediation_steps="Allow the Redis ports only from the clients' security group (source_security_group_id) or "
                       "private CIDRs; never 0.0.0.0/0 or ::/0.",
+)
+
+# ElastiCache Serverless listens on fixed ports: 6379 (read/write) and 6380 (reads from replicas).
+SERVERLESS_PORTS = [6379, 6380]
+
+
+def _cache_ports(cache: Subject) -> Optional[list[int]]:
+    """The ports a replication group (`port`, default 6379) or serverless cache listens on; None when unknown."""
+    if cache.type == t.SERVERLESS_CACHE:
+        return SERVERLESS_PORTS
+    port = cache.props.get("port")
+    if port is UNKNOWN:
+        return None
+    if port is None:
+        return [6379]
+    return [int(port)] if isinstance(port, (int, float)) and not isinstance(port, bool) else None
+
+
+def _rules_of(rule_subject: Subject) -> list[tuple[dict[str, Any], tuple[str, str, str], tuple[str, ...]]]:
+    props = rule_subject.props
+    if rule_subject.type == t.SECURITY_GROUP_RULE and props.get("type") == "ingress":
+        return [(props, ("fromPort", "toPort", "protocol"), ("cidrBlocks", "ipv6CidrBlocks"))]
+    if rule_subject.type == t.INGRESS_RULE:
+        return [(props, ("fromPort", "toPort", "ipProtocol"), ("cidrIpv4", "cidrIpv6"))]
+    return []
+
+
+def check_cache_ingress(subjects: list[Subject], cfg: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """A cache's own port, open to 0.0.0.0/0 or ::/0 in a security group the cache lists in securityGroupIds.
+
+    The cache names its groups by id; during preview a new group's id is unknown, so the link is the engine's
+    property dependency (securityGroupIds computed from the group's URN), or a literal id a rule also names.
+    """
+    by_urn = {s.urn: s for s in subjects}
+    for cache in subjects:
+        if cache.type not in (t.REPLICATION_GROUP, t.SERVERLESS_CACHE):
+            continue
+        ports = _cache_ports(cache)
+        if not ports:
+            continue
+        group_urns = {u for u in cache.property_dependencies.get("securityGroupIds", []) if u in by_urn}
+        literal_ids = set(strings(as_list(cache.props.get("securityGroupIds"))))
+        exposures: list[tuple[str, dict[str, Any], tuple[str, str, str], tuple[str, ...]]] = []
+        for urn in sorted(group_urns):
+            group = by_urn[urn]
+            if group.type != t.SECURITY_GROUP:
+                continue
+            for i, rule in enumerate(as_list(group.props.get("ingress"))):
+                if isinstance(rule, dict):
+                    exposures.append((f"security group {group.name} ingress[{i}]", rule,
+                                      ("fromPort", "toPort", "protocol"), ("cidrBlocks", "ipv6CidrBlocks")))
+        for other in subjects:
+            rules = _rules_of(other)
+            if not rules:
+                continue
+            target = other.props.get("securityGroupId")
+            attached = bool(set(other.property_dependencies.get("securityGroupId", [])) & group_urns) or (
+                isinstance(target, str) and target in literal_ids)
+            if attached:
+                for rule, keys, cidr_keys in rules:
+                    exposures.append((f"rule {other.name}", rule, keys, cidr_keys))
+        for label, rule, (low, high, proto), cidr_keys in exposures:
+            sources = _open_sources(rule, cidr_keys)
+            if not sources:
+                continue
+            exposed = _covers(rule, ports, low, high, proto)
+            if exposed:
+                yield (f"{label} opens the cache's port {', '.join(map(str, exposed))} to {' and '.join(sources)}: "
+                       "Redis must only be reachable from the application's security group or subnets", cache.urn)
+
+
+NO_PUBLIC_INGRESS_CACHE_PORT = stack_policy(
+    "redis-no-public-ingress-cache-port",
+    "No security group that an ElastiCache replication group or serverless cache uses opens the cache's own port "
+    "(whatever it is) to 0.0.0.0/0 or ::/0.",
+    check_cache_ingress, severity=Severity.CRITICAL,
+    remediation_steps="Allow the cache's port only from the clients' security group (referenced_security_group_id / "
+                      "source_security_group_id) or private CIDRs; never 0.0.0.0/0 or ::/0.",
 )
 
 LOOPBACK_CONFIG = {

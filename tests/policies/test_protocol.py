@@ -12,7 +12,8 @@ from .builders import RG, replication_group, resource
 EXPECTED = {
     "redis-tls-in-transit", "redis-auth-required", "redis-secrets-not-exposed", "redis-maxmemory",
     "redis-maxmemory-headroom", "redis-encryption-at-rest", "redis-snapshot-retention", "redis-multi-az-failover",
-    "redis-auto-minor-version-upgrade", "redis-no-public-ingress", "redis-docker-loopback-only",
+    "redis-auto-minor-version-upgrade", "redis-no-public-ingress", "redis-no-public-ingress-cache-port",
+    "redis-docker-loopback-only",
     "redis-kubernetes-no-loadbalancer", "redis-kubernetes-pod-security", "redis-ec2-imdsv2",
     "redis-minimum-engine-version",
 }
@@ -38,6 +39,7 @@ def test_analyzer_info_describes_every_policy(pack: PolicyPack) -> None:
         assert policy.severity in ("low", "medium", "high", "critical"), policy.name
         assert policy.level == "mandatory", policy.name
     assert info["redis-maxmemory-headroom"].kind == "stack"
+    assert info["redis-no-public-ingress-cache-port"].kind == "stack"
     assert info["redis-snapshot-retention"].config_schema["minimumDays"]["default"] == 7
     assert pack.name == "redis-infra"
 
