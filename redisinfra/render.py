@@ -226,6 +226,25 @@ def render_secret_files(plan: Plan, node: Node, secrets: Secrets) -> dict[str, s
     ]) + "\n"}
 
 
+# Lines Sentinel folds into its state file from the secrets include on every rewrite (pitfall 4): stale after a
+# rotation, so every start removes them and re-includes the secrets last, where they win.
+_SENTINEL_REAPPLIED = ("include ", "requirepass ", "user ", "sentinel auth-pass ", "sentinel sentinel-pass ",
+                       "sentinel sentinel-user ")
+
+
+def sentinel_launch(paths: Paths = Paths(), binary: str = "redis-sentinel") -> str:
+    """The shell script every self-hosted backend starts a Sentinel with (`sh -c <script>`).
+
+    The state file is seeded once from the uploaded `sentinel.conf` and never overwritten, so the primary Sentinel
+    learned survives a redeploy (pitfall 3); the secrets file is re-applied on every start, so a rotated password
+    reaches Sentinels too. umask 077: the state file holds what Sentinel rewrote into it, passwords included.
+    """
+    state, seed = paths.sentinel_state, paths.conf(SENTINEL_CONF)
+    strip = " ".join(f"-e '/^{prefix}/d'" for prefix in _SENTINEL_REAPPLIED)
+    return (f"umask 077; [ -f {state} ] || cat {seed} > {state}; sed -i {strip} {state}; "
+            f"echo 'include {paths.conf(SENTINEL_SECRETS_CONF)}' >> {state}; exec {binary} {state}")
+
+
 def render_node(plan: Plan, node: Node, paths: Paths = Paths()) -> dict[str, str]:
     """The non-secret config file of a node, by file name."""
     if node.is_data:

@@ -27,7 +27,7 @@ from .config import StackConfig
 from .connection import Connection, Endpoint, from_plan
 from .credentials import Secrets, generate_secrets
 from .plan import Node, Plan, build_plan
-from .render import TLS_CA, TLS_CERT, TLS_KEY, Paths, render_node, render_secret_files
+from .render import TLS_CA, TLS_CERT, TLS_KEY, Paths, render_node, render_secret_files, sentinel_launch
 from .tlsgen import CertificateAuthority
 
 CLUSTER_SLOTS = 16384
@@ -140,8 +140,10 @@ class Sandbox:
     started_at: float = field(init=False, default=0.0)
     ready_seconds: float = field(init=False, default=0.0)
     prebuilt: Prebuilt | None = None
+    run_as: tuple[int, int] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self.run_as = unprivileged_ids()
         if self.prebuilt is not None:
             self.plan, self.secrets = self.prebuilt.plan, self.prebuilt.secrets
             return
@@ -167,6 +169,9 @@ class Sandbox:
         """Write every node's files, start the processes, form the cluster if any, and wait until healthy."""
         self.started_at = time.monotonic()
         self.base_dir = self.base_dir or tempfile.mkdtemp(prefix="redis-infra-sandbox-")
+        os.chmod(self.base_dir, 0o711)  # nodes running as an unprivileged user must reach their own directory
+        if self.run_as and not _traversable(os.path.dirname(self.base_dir)):
+            self.run_as = None  # a private TMPDIR: nodes cannot reach it unprivileged, so they run as we do
         self._write_files()
         self.connection = self._connection()
         for process in self.processes.values():
@@ -186,11 +191,15 @@ class Sandbox:
         return self.connection
 
     def down(self) -> None:
-        """Stop every process this sandbox started (by pid) and remove its directory."""
+        """Stop every process this sandbox started (by pid) and remove its directory, whatever fails on the way."""
         for process in self.processes.values():
-            self.stop(process.node.name)
+            try:
+                self.stop(process.node.name)
+            except BaseException:  # noqa: BLE001 - a second interrupt must not leave the other nodes running
+                if process.popen is not None and process.popen.poll() is None:
+                    process.popen.kill()
         if self.base_dir and os.path.isdir(self.base_dir):
-            shutil.rmtree(self.base_dir, ignore_errors=True)
+            remove_tree(self.base_dir)
 
     def stop(self, name: str, sig: int = signal.SIGTERM, wait: float = 10.0) -> None:
         """Stop one node (SIGTERM, then SIGKILL after `wait` seconds); a no-op when it is not running."""
@@ -229,12 +238,8 @@ class Sandbox:
         return paths
 
     def _register(self, node: Node, paths: Paths) -> None:
-        if node.is_data:
-            config_file = paths.conf("redis.conf")
-        else:
-            # Sentinel rewrites its config: it runs from a state copy seeded once (pitfall 3).
-            shutil.copyfile(paths.conf("sentinel.conf"), paths.sentinel_state)
-            config_file = paths.sentinel_state
+        _lock_down(paths, self.run_as)
+        config_file = paths.conf("redis.conf") if node.is_data else paths.sentinel_state
         log = str(Path(paths.conf_dir).parent / "node.log")
         self.processes[node.name] = Process(node, paths, config_file, log=log)
 
@@ -270,11 +275,15 @@ class Sandbox:
 
     def _start(self, process: Process) -> None:
         binary = server_binary(self.config.engine, sentinel=not process.node.is_data)
+        # Sentinels start exactly as in a deployment: the shared launcher seeds the state file once (pitfall 3).
+        argv = [binary, process.config_file] if process.node.is_data else ["sh", "-c", sentinel_launch(process.paths, binary)]
+        uid, gid = self.run_as or (None, None)
         log = open(process.log, "ab")
         try:
             process.popen = subprocess.Popen(
-                [binary, process.config_file], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=process.paths.data_dir, start_new_session=True,
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=process.paths.data_dir, start_new_session=True, user=uid, group=gid,
+                extra_groups=[] if uid is not None else None,
                 preexec_fn=None if self.keep else _die_with_parent)
         finally:
             log.close()
@@ -316,7 +325,7 @@ class Sandbox:
                 raise SandboxError(dead)
             try:
                 reason = probe()
-            except (redis.RedisError, OSError) as error:
+            except (redis.RedisError, OSError, SandboxError) as error:
                 reason = f"{type(error).__name__}: {error}"
             if reason is None:
                 return
@@ -459,6 +468,65 @@ class Sandbox:
                 "pids": {name: p.pid for name, p in self.processes.items() if p.pid}}
 
 
+# Files a node may read but that hold no secret; everything else in its directories is readable by it alone.
+_PUBLIC_FILES = frozenset({"redis.conf", "sentinel.conf", TLS_CERT, TLS_CA})
+
+
+def unprivileged_ids() -> tuple[int, int] | None:
+    """(uid, gid) of `nobody` when the sandbox runs as root, so nodes run unprivileged as in containers; else None."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+def _traversable(path: str) -> bool:
+    """True when every folder up to `path` lets other users pass (the x bit for others)."""
+    current = os.path.abspath(path)
+    while True:
+        if not os.stat(current).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(current)
+        if parent == current:
+            return True
+        current = parent
+
+
+def _lock_down(paths: Paths, run_as: tuple[int, int] | None) -> None:
+    """Config and TLS directories read-only for the node, as in a container.
+
+    Sentinel sends CONFIG REWRITE to data nodes on failover: with a writable config that folds the included
+    secrets (masterauth) into redis.conf. Read-only, the rewrite fails harmlessly and secrets stay in secret files.
+    """
+    for folder in (paths.conf_dir, paths.tls_dir):
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if run_as:
+                os.chown(path, *run_as)
+            os.chmod(path, 0o444 if name in _PUBLIC_FILES else 0o400)
+        os.chmod(folder, 0o555)
+    if run_as:
+        os.chown(paths.data_dir, *run_as)
+    os.chmod(paths.data_dir, 0o700)
+    os.chmod(os.path.dirname(paths.data_dir), 0o711)
+
+
+def remove_tree(base: str) -> None:
+    """Remove a sandbox directory, read-only folders included."""
+    for root, dirs, _files in os.walk(base):
+        for name in dirs:
+            try:
+                os.chmod(os.path.join(root, name), 0o700)
+            except OSError:
+                pass
+    shutil.rmtree(base, ignore_errors=True)
+
+
 def _info_field(info: object, key: str) -> str:
     if isinstance(info, dict):
         return str(info.get(key, ""))
@@ -501,7 +569,7 @@ def stop_state(state: dict) -> list[str]:
         if running_in(pid, base):
             os.kill(pid, signal.SIGKILL)
     if os.path.basename(base).startswith("redis-infra-sandbox-") and os.path.isdir(base):
-        shutil.rmtree(base, ignore_errors=True)
+        remove_tree(base)
     return stopped
 
 

@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,15 @@ def run(*args: str, env: dict | None = None, timeout: float = 180) -> subprocess
 def leftovers(marker: str) -> list[str]:
     """Live processes working under `marker` (our temp dir): Redis rewrites its command line, not its cwd."""
     return [pid for pid in filter(str.isdigit, os.listdir("/proc")) if running_in(int(pid), marker)]
+
+
+@pytest.fixture
+def tmp_path() -> Path:
+    """A temp dir other users can traverse, so the sandbox's nodes run unprivileged (as `nobody` under root)."""
+    path = Path(tempfile.mkdtemp(prefix="redis-infra-test-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_validate_repository_stacks() -> None:

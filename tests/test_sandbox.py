@@ -164,3 +164,66 @@ def test_sentinel_failover_old_primary_rejoins_without_noauth() -> None:
             assert conn.get("after") == "2"
         log = open(box.processes[old.name].log).read()
         assert "NOAUTH" not in log and "-NOPERM" not in log and "Authentication" not in log
+        # Sentinel's CONFIG REWRITE on failover must not fold included secrets into the non-secret configs.
+        assert_no_secret_outside_secret_files(box)
+
+
+SECRET_FILES = {"secrets.conf", "users.acl", "sentinel-secrets.conf", "redis.key", "sentinel.conf@data"}
+
+
+def assert_no_secret_outside_secret_files(box: Sandbox) -> None:
+    """Every file but the secret ones (and Sentinel's 0600 state file) is free of every password."""
+    passwords = [p for p in [*box.secrets.passwords.values(), box.secrets.sentinel_password] if p]
+    for process in box.processes.values():
+        for folder in (process.paths.conf_dir, process.paths.tls_dir, process.paths.data_dir):
+            for name in os.listdir(folder):
+                path = os.path.join(folder, name)
+                if name in SECRET_FILES or (folder == process.paths.data_dir and name == "sentinel.conf"):
+                    continue
+                if os.path.isfile(path):
+                    text = open(path, errors="replace").read()
+                    assert not any(p in text for p in passwords), f"a password in {path}"
+        if not process.node.is_data:
+            assert oct(os.stat(process.paths.sentinel_state).st_mode & 0o777) == "0o600"
+
+
+def test_nodes_run_unprivileged_with_read_only_config() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("run as root (CI is) to prove the nodes drop to an unprivileged user")
+    with Sandbox(parse_config(TOPOLOGIES["replication"]), timeout=30) as box:
+        for process in box.processes.values():
+            assert os.stat(f"/proc/{process.pid}").st_uid != 0, process.node.name
+            assert os.stat(process.paths.conf_dir).st_mode & 0o777 == 0o555
+        with box.client(box.plan.nodes[0].name, user="operator") as conn:
+            with pytest.raises(redis.ResponseError, match="Rewriting config file"):
+                conn.execute_command("CONFIG", "REWRITE")
+
+
+def test_sentinel_password_rotation_reaches_sentinels_after_restart() -> None:
+    """A redeploy writes new secrets files; the Sentinels' rewritten state must not keep the old password."""
+    with Sandbox(parse_config(TOPOLOGIES["sentinel"]), timeout=60) as box:
+        old = box.secrets.sentinel_password
+        new = "Rotated" + old[7:]
+        for sentinel in box.plan.sentinels:
+            with box.client(sentinel.name) as conn:
+                conn.execute_command("SENTINEL", "FLUSHCONFIG")  # the state file now holds the old password
+            paths = box.processes[sentinel.name].paths
+            secret = os.path.join(paths.conf_dir, "sentinel-secrets.conf")
+            os.chmod(paths.conf_dir, 0o755)
+            os.chmod(secret, 0o600)
+            with open(secret) as handle:
+                text = handle.read()
+            with open(secret, "w") as handle:
+                handle.write(text.replace(old, new))
+            os.chmod(secret, 0o400)
+            os.chmod(paths.conf_dir, 0o555)
+            assert old in open(paths.sentinel_state).read()
+        for sentinel in box.plan.sentinels:
+            box.stop(sentinel.name)
+            box.restart(sentinel.name)
+        box.secrets = type(box.secrets)(box.secrets.passwords, new)
+        box.connection = box._connection()
+        box.wait_until("Sentinels to agree again", box._sentinels_ok, timeout=30)
+        endpoint = box.connection.by_role("sentinel")[0]
+        with pytest.raises(redis.AuthenticationError):
+            clients.client(box.connection, endpoint, password=old).ping()
