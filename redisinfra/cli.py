@@ -46,32 +46,52 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _terminate_on_sigterm() -> None:
-    def handler(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGHUP, handler)
+class _Signals:
+    """SIGINT/SIGTERM/SIGHUP: the first interrupts bring-up or checks (KeyboardInterrupt); teardown is never cut."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt(f"signal {signum}")
+
+    def shield(self) -> None:
+        """From now on signals are ignored: the teardown runs to its end."""
+        self.interrupted = True
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+
+
+LOCAL_TOPOLOGIES = ("standalone", "replication", "sentinel", "cluster")
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Bring a stack up as local processes, verify it, print the connection, tear it down (unless --keep)."""
+    import redis
+
     from .sandbox import Sandbox, SandboxError, save_state
 
     cfg = _load(args.stack)
+    if cfg.topology not in LOCAL_TOPOLOGIES:
+        raise UsageError(f"{stack_file(args.stack).name}: redis:topology: {cfg.topology!r} is a managed service and "
+                         f"cannot be realised locally (allowed: {', '.join(LOCAL_TOPOLOGIES)})")
     state_file = STATE_DIR / "state.json"
     if args.keep and state_file.exists():
         raise UsageError(f"a kept sandbox is already running ({state_file}); run `make sandbox-down` first")
-    _terminate_on_sigterm()
-    sandbox = Sandbox(cfg, keep=args.keep, timeout=args.timeout)
-    data = sum(1 for n in sandbox.plan.nodes)
-    sentinels = len(sandbox.plan.sentinels)
-    tls = "TLS" if cfg.security.tls.enabled else "plaintext"
     say = (lambda *_a, **_k: None) if args.json else print
-    say(f"sandbox {stack_file(args.stack)}: {cfg.topology} ({data} data nodes"
-        f"{f' + {sentinels} Sentinels' if sentinels else ''}), {tls}, auth {cfg.security.auth.mode}, "
-        f"{cfg.engine} {cfg.version} config on {os.path.basename(_binary(cfg.engine))}", flush=True)
-    code, kept = 0, False
+    signals = _Signals()
+    code, kept, sandbox = 0, False, None
     try:
+        sandbox = Sandbox(cfg, keep=args.keep, timeout=args.timeout)
+        data, sentinels = len(sandbox.plan.nodes), len(sandbox.plan.sentinels)
+        tls = "TLS" if cfg.security.tls.enabled else "plaintext"
+        say(f"sandbox {stack_file(args.stack)}: {cfg.topology} ({data} data nodes"
+            f"{f' + {sentinels} Sentinels' if sentinels else ''}), {tls}, auth {cfg.security.auth.mode}, "
+            f"{cfg.engine} {cfg.version} config on {os.path.basename(_binary(cfg.engine))}", flush=True)
         connection = sandbox.up()
         say(f"up and healthy in {sandbox.ready_seconds:.2f}s")
         for node in sandbox.plan.all_nodes:
@@ -102,11 +122,15 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     except SandboxError as error:
         _stderr(f"sandbox: {error}")
         return 1
+    except (redis.RedisError, OSError) as error:
+        _stderr(f"sandbox: {type(error).__name__}: {' '.join(str(error).split())}")
+        return 1
     except KeyboardInterrupt:
         _stderr("sandbox: interrupted; tearing down")
         return 130
     finally:
-        if not kept:
+        signals.shield()
+        if sandbox is not None and not kept:
             started = time.monotonic()
             stopped = sum(1 for p in sandbox.processes.values() if p.pid)
             sandbox.down()

@@ -93,25 +93,44 @@ def test_keep_then_sandbox_down(tmp_path: Path) -> None:
 
 
 @pytest.mark.redis
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_leaves_nothing_behind(tmp_path: Path, sig: int) -> None:
-    process = subprocess.Popen([sys.executable, "-m", "redisinfra.cli", "sandbox", "examples/cluster.yaml"],
+@pytest.mark.parametrize("sig, moment", [(signal.SIGINT, "bring-up"), (signal.SIGTERM, "bring-up"),
+                                         (signal.SIGTERM, "checks"), (signal.SIGINT, "teardown")])
+def test_interrupt_leaves_nothing_behind(tmp_path: Path, sig: int, moment: str) -> None:
+    process = subprocess.Popen([sys.executable, "-u", "-m", "redisinfra.cli", "sandbox", "examples/cluster.yaml"],
                                cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp_path)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(leftovers(str(tmp_path))) < 6:
-            time.sleep(0.05)
-        assert len(leftovers(str(tmp_path))) == 6, "the sandbox never started its nodes"
+        if moment == "bring-up":
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(leftovers(str(tmp_path))) < 6:
+                time.sleep(0.05)
+            assert len(leftovers(str(tmp_path))) == 6, "the sandbox never started its nodes"
+        else:
+            for line in process.stdout:  # the checks start right after this line
+                if line.startswith("up and healthy"):
+                    break
         process.send_signal(sig)
+        if moment == "teardown":  # a second signal while tearing down must not cut the teardown short
+            time.sleep(0.05)
+            process.send_signal(sig)
         out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     assert process.returncode == 130, out + err
-    assert "interrupted; tearing down" in err and "Traceback" not in err
+    assert "interrupted; tearing down" in err and "Traceback" not in err, err
     assert not leftovers(str(tmp_path)) and not list(tmp_path.glob("redis-infra-sandbox-*"))
+
+
+def test_serverless_cannot_be_realised_locally(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.sls.yaml"
+    stack.write_text("config:\n  redis:backend: elasticache\n  redis:topology: serverless\n  redis:security:\n"
+                     "    auth:\n      mode: acl\n      users:\n        - name: app\n")
+    result = run("sandbox", str(stack), env={"TMPDIR": str(tmp_path)})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "redis:topology: 'serverless' is a managed service" in result.stderr
+    assert not list(tmp_path.glob("redis-infra-sandbox-*"))
 
 
 def test_missing_redis_binary_is_one_line(tmp_path: Path) -> None:
