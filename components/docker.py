@@ -223,12 +223,16 @@ class DockerRedis(pulumi.ComponentResource):
         uploads = [self._upload(L.PATHS.conf(L.JOIN_SCRIPT), L.join_script(self.plan), False),
                    self._upload(L.PATHS.conf(L.OPERATOR_PASSWORD_FILE), operator, True)]
         uploads += self._tls_uploads("__client__", L.PATHS.tls(TLS_CA), L.PATHS.tls(TLS_CERT), L.PATHS.tls(TLS_KEY))
-        return docker.Container(
+        join = docker.Container(
             label, name=label, image=self.image.image_id, entrypoints=["sh", L.PATHS.conf(L.JOIN_SCRIPT)],
             user=L.USER, network_mode=self.pod_mode,
             volumes=[{"volume_name": conf.name, "container_path": L.PATHS.conf_dir}], uploads=uploads,
             must_run=False, attach=True, logs=True, restart="no", labels=self._labels("cluster-join"),
             **self._hardening(64), opts=pulumi.ResourceOptions(parent=self, depends_on=data_containers))
+        # pulumi-docker records a one-shot container's exit code but still reports success: a failed join must fail
+        # `pulumi up` (unknown during preview, None while not run: nothing to judge then).
+        self.join_result = join.exit_code.apply(lambda code: _join_succeeded(label, code))
+        return join
 
     def _exporter(self, data_containers: list[docker.Container]) -> docker.Container:
         """redis_exporter inside the pod: TLS + auth (operator) to every node, HTTPS metrics on the published port."""
@@ -268,3 +272,13 @@ class DockerRedis(pulumi.ComponentResource):
                              client=(pair[0], pair[1]) if pair else None).model_dump(mode="json")
 
         return pulumi.Output.all(self.secrets, ca_pem, client).apply(build)
+
+
+def _join_succeeded(label: str, code: Optional[int]) -> bool:
+    """Raise a one-line error when the cluster-join container exited non-zero; True when it exited 0."""
+    if code is None:
+        return False
+    if int(code) != 0:
+        raise pulumi.RunError(f"{label}: the cluster join exited with exit code {int(code)}; "
+                              f"see `docker logs {label}` (the cluster is not formed)")
+    return True

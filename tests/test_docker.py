@@ -10,7 +10,7 @@ import pytest
 from components import docker_layout as L
 from redisinfra.connection import Connection
 from redisinfra.credentials import PASSWORD_LENGTH, Secrets, user_names
-from redisinfra.mocks import Recording, Registration
+from redisinfra.mocks import FakeProvider, Recording, Registration
 from redisinfra.plan import build_plan
 from redisinfra.program import main
 from redisinfra.render import render_node, render_secret_files
@@ -362,3 +362,36 @@ def test_names_are_stable_across_runs(pulumi_run) -> None:
     # Registration order depends on when outputs resolve; the set of (type, name) must not change between runs.
     names = lambda rec: sorted((r.type, r.name) for r in rec.registrations)  # noqa: E731
     assert names(first) == names(second) and len(set(names(first))) == len(first.registrations)
+
+
+class _JoinExits(FakeProvider):
+    """The fake provider, except that the one-shot cluster-join container exits with `code`."""
+
+    def __init__(self, code: Any) -> None:
+        super().__init__()
+        self.code = code
+
+    def new_resource(self, args):  # type: ignore[override]
+        id_, state = super().new_resource(args)
+        if args.typ == CONTAINER and "cluster-join" in args.name:
+            state = {**state, "exitCode": self.code}
+        return id_, state
+
+
+def _deploy_with_join_exit(pulumi_run, code: Any) -> Recording:
+    return pulumi_run(main, as_pulumi_config(TOPOLOGIES["cluster"]), stack="dev", mocks=_JoinExits(code))
+
+
+def test_failed_cluster_join_fails_the_deployment(pulumi_run) -> None:
+    # pulumi-docker records a one-shot container's exit code without failing: the component must fail `pulumi up`.
+    with pytest.raises(Exception) as failure:
+        _deploy_with_join_exit(pulumi_run, 1)
+    message = str(failure.value)
+    assert "cache-cluster-join" in message and "exit code 1" in message
+    assert "\n" not in message.strip(), "one line"
+
+
+@pytest.mark.parametrize("code", [0, None])
+def test_cluster_join_exit_zero_or_unknown_passes(pulumi_run, code: Any) -> None:
+    rec = _deploy_with_join_exit(pulumi_run, code)
+    assert any("cluster-join" in c.name for c in rec.by_type(CONTAINER))
