@@ -11,6 +11,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .sections.elasticache import DEFAULT_VERSION as ELASTICACHE_DEFAULT_VERSION
 from .sections import BACKEND_SECTIONS, DockerSettings, EC2Settings, ElastiCacheSettings, KubernetesSettings
 from .sections.base import RuleError, Strict
 from .units import parse_share, parse_size
@@ -62,6 +63,21 @@ class User(Strict):
         "readwrite", description="`readwrite`: all data commands; `readonly`: read commands only; `admin`: also server commands.")
     keys: str = Field("~*", description="Key patterns, ACL syntax (`~app:*`).")
     channels: str = Field("&*", description="Pub/Sub channel patterns, ACL syntax.")
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, value: str) -> str:
+        # Only key selectors: anything else (e.g. "+@all") would widen the user's commands.
+        if not value.split() or not all(re.match(r"^(%R|%W|%RW)?~\S+$|^allkeys$", t) for t in value.split()):
+            raise ValueError(f"{value!r}: key patterns are space-separated ~pattern, %R~pattern, %W~pattern or allkeys")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: str) -> str:
+        if not value.split() or not all(re.match(r"^&\S+$|^allchannels$", t) for t in value.split()):
+            raise ValueError(f"{value!r}: channel patterns are space-separated &pattern or allchannels")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -163,8 +179,9 @@ class Persistence(Strict):
     @classmethod
     def _schedule(cls, value: list[str]) -> list[str]:
         for rule in value:
-            if not re.match(r"^\d+ \d+$", rule):
-                raise ValueError(f"{rule!r}: each rule is \"<seconds> <changes>\", e.g. \"300 100\"")
+            match = re.match(r"^(\d+) (\d+)$", rule)
+            if not match or int(match.group(1)) < 1 or int(match.group(2)) < 1:
+                raise ValueError(f"{rule!r}: each rule is \"<seconds> <changes>\", both at least 1, e.g. \"300 100\"")
         return value
 
     @property
@@ -224,7 +241,7 @@ class StackConfig(Strict):
     backend: Backend = Field(description="Where Redis runs: `elasticache`, `ec2`, `docker` or `kubernetes`.")
     topology: Topology = Field(description="`standalone`, `replication` (primary + replicas), `sentinel`, `cluster` or `serverless` (ElastiCache only).")
     engine: Engine = Field("redis", description="`redis` or `valkey`.")
-    version: Optional[str] = Field(None, description="Engine version `major.minor` (redis 7.0-7.4, valkey 7.2/8.0/8.1). Default: redis 7.2, valkey 8.0.")
+    version: Optional[str] = Field(None, description="Engine version `major.minor` (redis 7.0-7.4, valkey 7.2/8.0/8.1; ElastiCache: redis 7.0/7.1). Default: redis 7.2 (ElastiCache 7.1), valkey 8.0.")
     replicas: int = Field(2, ge=0, le=5, description="Replicas per primary (per shard with `cluster`).")
     zones: list[str] = Field(default_factory=list, description="Availability zones; replicas go to other zones than their primary.")
     restart: Literal["always", "on-failure", "never"] = Field(
@@ -280,7 +297,8 @@ class StackConfig(Strict):
                     data["persistence"] = {**(persistence or {}), "mode": "rdb" if backend == "elasticache" else "both"}
             engine = data.get("engine", "redis")
             if data.get("version") is None and isinstance(engine, str) and engine in DEFAULT_VERSION:
-                data["version"] = DEFAULT_VERSION[engine]
+                defaults = ELASTICACHE_DEFAULT_VERSION if backend == "elasticache" else DEFAULT_VERSION
+                data["version"] = defaults[engine]
         return data
 
     @model_validator(mode="after")

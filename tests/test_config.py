@@ -45,7 +45,7 @@ def test_engine_defaults_and_versions() -> None:
 
 def test_elasticache_defaults_to_snapshots_and_refuses_aof() -> None:
     cfg = parse_config({"backend": "elasticache", "topology": "cluster", "cluster": {"shards": 1}})
-    assert cfg.persistence.mode == "rdb" and cfg.shards == 1
+    assert cfg.persistence.mode == "rdb" and cfg.shards == 1 and cfg.version == "7.1"
     assert "do not support AOF" in bad({"backend": "elasticache", "topology": "cluster", "persistence": {"mode": "aof"}})
 
 
@@ -75,6 +75,14 @@ def test_elasticache_defaults_to_snapshots_and_refuses_aof() -> None:
     ({**BASE, "name": "Bad_Name"}, "redis:name", "lowercase"),
     ({"topology": "sentinel"}, "redis:backend", "required"),
     ({**BASE, "zones": ["a", "a"]}, "redis:zones", "unique"),
+    ({**BASE, "persistence": {"rdb_schedule": ["0 0"]}}, "redis:persistence.rdb_schedule", "both at least 1"),
+    ({**BASE, "security": {"auth": {"mode": "acl", "users": [{"name": "app", "keys": "app:*"}]}}},
+     "redis:security.auth.users[0].keys", "~pattern"),
+    ({**BASE, "security": {"auth": {"mode": "acl", "users": [{"name": "ro", "access": "readonly", "keys": "~* +@all"}]}}},
+     "redis:security.auth.users[0].keys", "~pattern"),
+    ({**BASE, "security": {"auth": {"mode": "acl", "users": [{"name": "app", "channels": "*"}]}}},
+     "redis:security.auth.users[0].channels", "&pattern"),
+    ({"backend": "elasticache", "topology": "replication", "version": "7.2"}, "redis:version", "ElastiCache offers redis 7.0, 7.1"),
 ])
 def test_rules_give_one_line_naming_the_key(values: dict, key: str, words: str) -> None:
     message = bad(values)

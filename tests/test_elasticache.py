@@ -77,7 +77,7 @@ def non_secret_text(rec: Recording) -> str:
 
 
 MODES = [("replication", {}), ("cluster", {"cluster": {"shards": 3}})]
-ENGINES = [("redis", "7.2", "redis7"), ("valkey", "7.2", "valkey7"), ("valkey", "8.0", "valkey8")]
+ENGINES = [("redis", "7.1", "redis7"), ("valkey", "7.2", "valkey7"), ("valkey", "8.0", "valkey8")]
 
 
 @pytest.mark.parametrize("topology, extra", MODES, ids=[m[0] for m in MODES])

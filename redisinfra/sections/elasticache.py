@@ -275,6 +275,11 @@ def is_data_tiering_type(node_type: str) -> bool:
 DEFAULT_NODE_TYPE = "cache.r7g.large"
 
 
+# What ElastiCache offers (major.minor): Redis OSS up to 7.1, newer engines only as Valkey.
+ELASTICACHE_VERSIONS = {"redis": ("7.0", "7.1"), "valkey": ("7.2", "8.0", "8.1")}
+DEFAULT_VERSION = {"redis": "7.1", "valkey": "8.0"}
+
+
 def check(cfg: "StackConfig") -> None:
     """ElastiCache rules across the shared config and this section; each names the key to change."""
     section = cfg.elasticache or ElastiCacheSettings()
@@ -283,6 +288,9 @@ def check(cfg: "StackConfig") -> None:
     if cfg.topology == "sentinel":
         raise RuleError("topology", "ElastiCache fails over by itself, without Sentinels; use 'replication' "
                                     "(or 'cluster', 'standalone', 'serverless')")
+    if cfg.version not in ELASTICACHE_VERSIONS[cfg.engine]:
+        raise RuleError("version", f"ElastiCache offers {cfg.engine} {', '.join(ELASTICACHE_VERSIONS[cfg.engine])} "
+                                   f"(not {cfg.version!r}); newer Redis OSS releases exist there only as Valkey")
     if not tls.enabled:
         what = "an AUTH token" if cfg.security.auth.mode == "password" else "RBAC users"
         raise RuleError("security.tls.enabled", f"ElastiCache needs transit encryption for {what}; "
