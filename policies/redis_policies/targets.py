@@ -147,7 +147,8 @@ class Invocation:
     server: bool
     args: list[Any] = field(default_factory=list)
     sentinel: bool = False
-    copies: dict[str, str] = field(default_factory=dict)  # dst -> src of `cp` in a wrapper script
+    # Commands a `sh -c` wrapper runs before the server (seeding Sentinel's state file from the uploaded seed, ...).
+    prelude: list[list[str]] = field(default_factory=list)
     unknown: bool = False
 
 
@@ -183,11 +184,11 @@ def invocation(argv: list[Any]) -> Invocation:
         if at >= len(words):
             return Invocation(server=False)
         commands = _script_commands(words[at])
-        copies = {c[-1]: c[-2] for c in commands if c[0] == "cp" and len(c) >= 3}
-        for command in commands:
+        for i, command in enumerate(commands):
             command = command[1:] if command[0] == "exec" else command
             if command and _BINARY.search(command[0]):
-                return Invocation(True, command[1:], command[0].endswith("sentinel") or "--sentinel" in command, copies)
+                return Invocation(True, command[1:], command[0].endswith("sentinel") or "--sentinel" in command,
+                                  commands[:i])
         return Invocation(server=False)
     if "docker-entrypoint" in words[0]:
         words = words[1:]
@@ -227,13 +228,52 @@ def docker_process(props: dict[str, Any]) -> Optional[Process]:
     named = conf.add_command(run.args, "command")
     # `--include` / `--aclfile` on the command line name files just like the config file does.
     named += [d.args[0] for d in conf.directives if d.name in ("include", "aclfile") and d.args]
-    # Sentinel runs from a state file seeded by `cp <uploaded seed> <state>`: the seed is what it starts with.
-    for i, path in enumerate(named):
-        if path not in files and run.copies.get(path) in files:
-            named[i] = run.copies[path]
+    # Sentinel runs from a state file the wrapper seeds from the uploaded file (and edits): judge what it starts with.
+    files = _run_prelude(run.prelude, files)
     _follow(conf, named, files)
     limit = _docker_memory(props.get("memory"))
     return Process("container", conf, limit)
+
+
+_SED_DELETE = re.compile(r"^/(.+)/d$")
+
+
+def _run_prelude(commands: list[list[str]], files: dict[str, Any]) -> dict[str, Any]:
+    """The files a server starts with after its wrapper's file commands, on a first start (no state file yet).
+
+    Understood: `cp SRC DST`, `cat SRC > DST`, `echo TEXT >> DST` (or `>`), `sed -i -e '/RE/d' ... FILE`. Anything else
+    leaves the files as they are; a file whose text is not known is never edited (it stays as uploaded)."""
+    out = dict(files)
+
+    def known(path: str) -> bool:
+        return isinstance(out.get(path), str)
+
+    for c in commands:
+        if c[0] == "cp" and len(c) >= 3 and c[-2] in out:
+            out[c[-1]] = out[c[-2]]
+        elif c[0] == "cat" and len(c) == 4 and c[2] == ">" and c[1] in out:
+            out[c[3]] = out[c[1]]
+        elif c[0] == "echo" and len(c) >= 4 and c[-2] in (">", ">>"):
+            line = " ".join(w for w in c[1:-2] if w != "-e") + "\n"
+            if c[-2] == ">":
+                out[c[-1]] = line
+            elif known(c[-1]):
+                body = out[c[-1]]
+                out[c[-1]] = body + ("" if not body or body.endswith("\n") else "\n") + line
+        elif c[0] == "sed" and "-i" in c and known(c[-1]):
+            patterns = []
+            for flag, value in zip(c, c[1:]):
+                match = _SED_DELETE.match(value) if flag == "-e" else None
+                if match:
+                    try:
+                        patterns.append(re.compile(match.group(1)))
+                    except re.error:
+                        patterns = []
+                        break
+            if patterns:
+                out[c[-1]] = "".join(line for line in out[c[-1]].splitlines(keepends=True)
+                                     if not any(p.search(line) for p in patterns))
+    return out
 
 
 def _follow(conf: RedisConf, paths: list[str], files: dict[str, Any]) -> None:

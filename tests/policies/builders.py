@@ -12,7 +12,7 @@ from typing import Any
 from redisinfra.analyzer import UNKNOWN, Resource, secret, urn_for
 from redisinfra.credentials import Secrets
 from redisinfra.plan import build_plan
-from redisinfra.render import render_node, render_secret_files
+from redisinfra.render import Paths, render_node, render_secret_files, sentinel_launch
 from redisinfra.stack import load_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,8 +98,8 @@ def docker_container(role: str = "replica", **overrides: Any) -> dict[str, Any]:
     uploads += [{"file": f"/etc/redis/{name}", "content": secret(text)} for name, text in secret_files.items()]
     uploads += [{"file": "/etc/redis/tls/redis.key", "content": secret(PEM_KEY)},
                 {"file": "/etc/redis/tls/redis.crt", "content": "-----BEGIN CERTIFICATE-----\n"}]
-    command = (["sh", "-c", "[ -f /data/sentinel.conf ] || cp /etc/redis/sentinel.conf /data/sentinel.conf; "
-                            "exec redis-sentinel /data/sentinel.conf"] if sentinel
+    # Sentinel through the core's shared launcher (seeded once, secrets re-included), as the Docker backend runs it.
+    command = (["sh", "-c", sentinel_launch(Paths(), "redis-sentinel")] if sentinel
                else ["redis-server", "/etc/redis/redis.conf"])
     port = 26379 if sentinel else 6379
     return _apply({

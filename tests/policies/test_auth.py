@@ -42,7 +42,10 @@ def test_docker_acl_file_without_default_user_fails(judge: Judge) -> None:
 
 
 def test_docker_sentinel_without_password_fails(judge: Judge) -> None:
-    props = docker_container("sentinel")
+    # A hand-made wrapper that seeds by `cp` and includes nothing (the shared launcher always re-includes the secrets
+    # file: see the next test).
+    props = docker_container("sentinel", command=["sh", "-c", "[ -f /data/sentinel.conf ] || cp /etc/redis/sentinel.conf "
+                                                              "/data/sentinel.conf; exec redis-sentinel /data/sentinel.conf"])
     props["uploads"] = [u for u in props["uploads"] if not u["file"].endswith("sentinel-secrets.conf")]
     props["uploads"][0]["content"] = props["uploads"][0]["content"].replace("include /etc/redis/sentinel-secrets.conf", "")
     found = messages(judge(CONTAINER, props, POLICY))
@@ -116,3 +119,14 @@ def test_bare_cache_cluster_node_fails(judge: Judge) -> None:
     assert judge(CACHE_CLUSTER, dict(node, engine="memcached"), POLICY) == []
     assert judge(CACHE_CLUSTER, dict(node, engine=UNKNOWN), POLICY) == []
     assert judge(CACHE_CLUSTER, dict(node, replicationGroupId=UNKNOWN), POLICY) == []
+
+
+def test_docker_sentinel_launcher_reincludes_the_secrets(judge: Judge) -> None:
+    """The shared launcher strips `requirepass`/`include` lines from the state file and re-includes the secrets file:
+    the pack follows that include, so a secrets file without `requirepass` is still caught."""
+    props = docker_container("sentinel")
+    assert "echo 'include /etc/redis/sentinel-secrets.conf' >>" in props["command"][2]
+    assert judge(CONTAINER, props, POLICY) == []
+    secrets = next(u for u in props["uploads"] if u["file"].endswith("sentinel-secrets.conf"))
+    secrets["content"] = secret("# rotated away\n")
+    assert "Sentinel accepts unauthenticated clients" in messages(judge(CONTAINER, props, POLICY))

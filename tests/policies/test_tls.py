@@ -46,9 +46,16 @@ def test_docker_replication_without_tls_fails(judge: Judge) -> None:
     assert "tls-replication" in messages(judge(CONTAINER, props, POLICY))
 
 
-def test_docker_sentinel_seed_is_what_is_judged(judge: Judge) -> None:
-    """Sentinel runs from /data/sentinel.conf seeded by `cp` from the upload: the upload decides."""
-    props = docker_container("sentinel")
+_CP_SEED = ["sh", "-c", "[ -f /data/sentinel.conf ] || cp /etc/redis/sentinel.conf /data/sentinel.conf; "
+                        "exec redis-sentinel /data/sentinel.conf"]
+
+
+@pytest.mark.parametrize("launch", ["shared-launcher", "cp"])
+def test_docker_sentinel_seed_is_what_is_judged(judge: Judge, launch: str) -> None:
+    """Sentinel runs from /data/sentinel.conf seeded from the upload (the core's launcher: `cat seed > state`, secret
+    lines stripped, secrets re-included; or a plain `cp`): the upload decides."""
+    props = docker_container("sentinel") if launch == "shared-launcher" else docker_container("sentinel", command=_CP_SEED)
+    assert judge(CONTAINER, props, POLICY) == []
     props["uploads"][0]["content"] = _plain(props["uploads"][0]["content"])
     assert "Sentinel in container is not TLS-only" in messages(judge(CONTAINER, props, POLICY))
 
