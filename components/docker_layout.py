@@ -19,6 +19,7 @@ from redisinfra.config import StackConfig
 from redisinfra.plan import Node, Plan
 from redisinfra.render import (
     ACL_FILE, REDIS_CONF, SECRETS_CONF, SENTINEL_CONF, SENTINEL_SECRETS_CONF, TLS_CA, TLS_CERT, TLS_KEY, Paths,
+    sentinel_launch,
 )
 from redisinfra.sections.docker import DockerSettings
 from redisinfra.units import parse_size
@@ -75,16 +76,16 @@ def binaries(cfg: StackConfig) -> dict[str, str]:
 
 
 def entrypoint(cfg: StackConfig, node: Node) -> list[str]:
-    """The container's process: redis-server on its rendered config, or Sentinel on its seeded-once state file.
+    """The container's process: redis-server on its rendered config, or Sentinel through the core's shared launcher.
 
-    Sentinel rewrites its config (pitfall 3): it runs from `/data/sentinel.conf`, copied from the uploaded seed only
-    when absent, so a redeploy never overwrites the primary it learned with a stale one.
+    Sentinel rewrites its config (pitfall 3): it runs from `/data/sentinel.conf`, seeded from the uploaded file only
+    when absent (a redeploy never overwrites the primary it learned), with the secrets re-included on every start so
+    a rotated password reaches it (`render.sentinel_launch`, the same script the sandbox runs).
     """
     bins = binaries(cfg)
     if node.is_data:
         return [bins["server"], PATHS.conf(REDIS_CONF)]
-    state, seed = PATHS.sentinel_state, PATHS.conf(SENTINEL_CONF)
-    return ["sh", "-c", f"[ -f {state} ] || cp {seed} {state}; exec {bins['sentinel']} {state}"]
+    return ["sh", "-c", sentinel_launch(PATHS, bins["sentinel"])]
 
 
 def _tls_args(cfg: StackConfig, cert: str, key: str, ca: str) -> str:

@@ -13,7 +13,7 @@ from redisinfra.credentials import PASSWORD_LENGTH, Secrets, user_names
 from redisinfra.mocks import FakeProvider, Recording, Registration
 from redisinfra.plan import build_plan
 from redisinfra.program import main
-from redisinfra.render import render_node, render_secret_files
+from redisinfra.render import render_node, render_secret_files, sentinel_launch
 from redisinfra.stack import parse_config
 
 CONTAINER = "docker:index/container:Container"
@@ -210,8 +210,10 @@ def test_health_checks_speak_tls_and_auth_without_the_password(topology) -> None
 def test_sentinel_state_is_seeded_once(pulumi_run) -> None:
     rec = deploy(pulumi_run, TOPOLOGIES["sentinel"])
     entry = rec.one(CONTAINER, "redis-sentinel-0").inputs["entrypoints"]
-    assert entry[:2] == ["sh", "-c"]
-    assert entry[2].startswith("[ -f /data/sentinel.conf ] || cp /etc/redis/sentinel.conf /data/sentinel.conf;")
+    # The core's shared launcher (as the sandbox runs it): seeded once with umask 077, secrets re-included last.
+    assert entry == ["sh", "-c", sentinel_launch(L.PATHS, "redis-sentinel")]
+    assert "umask 077" in entry[2] and "[ -f /data/sentinel.conf ] || cat /etc/redis/sentinel.conf > /data/sentinel.conf" in entry[2]
+    assert "echo 'include /etc/redis/sentinel-secrets.conf' >> /data/sentinel.conf" in entry[2]
     assert entry[2].endswith("exec redis-sentinel /data/sentinel.conf")
     volumes = rec.one(CONTAINER, "redis-sentinel-0").inputs["volumes"]
     assert {"volumeName": "redis-sentinel-0-data", "containerPath": "/data"} in volumes
@@ -304,7 +306,7 @@ def test_valkey_uses_its_pinned_image_and_binaries(pulumi_run) -> None:
     assert rec.by_type(IMAGE)[0].inputs["name"] == "valkey/valkey:8.0.2-alpine"
     assert rec.one(CONTAINER, "redis-0").inputs["entrypoints"][0] == "valkey-server"
     assert "valkey-cli" in rec.one(CONTAINER, "redis-0").inputs["healthcheck"]["tests"][1]
-    assert "exec valkey-sentinel" in rec.one(CONTAINER, "redis-sentinel-0").inputs["entrypoints"][2]
+    assert rec.one(CONTAINER, "redis-sentinel-0").inputs["entrypoints"] == ["sh", "-c", sentinel_launch(L.PATHS, "valkey-sentinel")]
 
 
 def test_exporter_uses_tls_and_auth_from_files(pulumi_run) -> None:
