@@ -4,8 +4,9 @@ What it creates (children of the component): a bridge network; a pinned server i
 holds the pod's network namespace and publishes the client ports on `docker.publish_address` (loopback by default);
 per node a data volume, a config volume and a container running exactly the rendered files (uploaded; secret files
 and private keys as Pulumi secrets, never in the command, environment or labels); Sentinels from a seeded-once state
-file; for Cluster a one-shot join container; optionally `redis_exporter`. TLS material from pulumi-tls (a CA, one
-certificate per node), passwords from pulumi-random (letters and digits). Addressing: components/docker_layout.py.
+file; for Cluster a one-shot join container; optionally `redis_exporter` (a second one for Sentinels). TLS material
+from pulumi-tls (a CA, one certificate per node), passwords from pulumi-random (letters and digits). Addressing:
+components/docker_layout.py.
 """
 from __future__ import annotations
 
@@ -70,6 +71,10 @@ class DockerRedis(pulumi.ComponentResource):
         data_containers = [self.containers[n.name] for n in self.plan.nodes]
         self.join = self._cluster_join(data_containers) if cfg.topology == "cluster" else None
         self.exporter = self._exporter(data_containers) if self.settings.exporter else None
+        # Sentinels have no `operator` user: they get their own exporter that authenticates as their default user.
+        sentinels = [self.containers[s.name] for s in self.plan.sentinels]
+        self.sentinel_exporter = (self._sentinel_exporter(sentinels)
+                                  if self.settings.exporter and sentinels else None)
 
         self.connection = pulumi.Output.secret(self._connection())
         self.register_outputs({
@@ -151,8 +156,10 @@ class DockerRedis(pulumi.ComponentResource):
         address = self.settings.publish_address
         ports = [{"internal": p, "external": p, "ip": address, "protocol": "tcp"} for p in L.published_ports(self.plan)]
         if self.settings.exporter:
-            port = self.settings.exporter_port
-            ports.append({"internal": port, "external": port, "ip": address, "protocol": "tcp"})
+            exporter_ports = [self.settings.exporter_port]
+            if self.plan.sentinels:
+                exporter_ports.append(L.sentinel_exporter_port(self.cfg))
+            ports += [{"internal": p, "external": p, "ip": address, "protocol": "tcp"} for p in exporter_ports]
         hosts = ([] if self.settings.announce_host == "localhost"
                  else [{"host": self.settings.announce_host, "ip": L.POD_IP}])  # inside the pod: the pod itself
         return docker.Container(
@@ -235,12 +242,22 @@ class DockerRedis(pulumi.ComponentResource):
         return join
 
     def _exporter(self, data_containers: list[docker.Container]) -> docker.Container:
-        """redis_exporter inside the pod: TLS + auth (operator) to every node, HTTPS metrics on the published port."""
-        label = f"{self.cfg.name}-exporter"
-        conf = self._volume(f"{label}-conf")
+        """redis_exporter inside the pod: TLS + auth (operator) to every data node, HTTPS metrics on the published port."""
         plan = self.plan
-        passwords = self.secrets.apply(
-            lambda s: L.exporter_passwords(plan, s.password("operator"), s.sentinel_password))
+        passwords = self.secrets.apply(lambda s: L.exporter_passwords(plan, s.password("operator")))
+        return self._exporter_container(f"{self.cfg.name}-exporter", "exporter", L.exporter_command(plan), passwords,
+                                        data_containers)
+
+    def _sentinel_exporter(self, sentinels: list[docker.Container]) -> docker.Container:
+        """redis_exporter for the Sentinels: TLS + Sentinel's `requirepass` (default user), on the next port."""
+        plan = self.plan
+        passwords = self.secrets.apply(lambda s: L.sentinel_exporter_passwords(plan, s.sentinel_password))
+        return self._exporter_container(f"{self.cfg.name}-sentinel-exporter", "sentinel-exporter",
+                                        L.sentinel_exporter_command(plan), passwords, sentinels)
+
+    def _exporter_container(self, label: str, role: str, command: list[str], passwords: pulumi.Output[str],
+                            targets: list[docker.Container]) -> docker.Container:
+        conf = self._volume(f"{label}-conf")
         group = int(L.EXPORTER_USER.split(":")[1])
         uploads = [self._upload(f"{L.EXPORTER_DIR}/passwords.json", passwords, True, group)]
         if self.tls is not None:
@@ -250,11 +267,11 @@ class DockerRedis(pulumi.ComponentResource):
                         self._upload(f"{L.EXPORTER_DIR}/client.key", key.private_key_pem, True, group)]
         assert self.exporter_image is not None
         return docker.Container(
-            label, name=label, image=self.exporter_image.image_id, command=L.exporter_command(self.plan),
+            label, name=label, image=self.exporter_image.image_id, command=command,
             user=L.EXPORTER_USER, network_mode=self.pod_mode,
             volumes=[{"volume_name": conf.name, "container_path": L.EXPORTER_DIR}], uploads=uploads,
-            restart="unless-stopped", labels=self._labels("exporter"), **self._hardening(64),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=data_containers))
+            restart="unless-stopped", labels=self._labels(role), **self._hardening(64),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=targets))
 
     # -- contract -----------------------------------------------------------------------------------------------
 

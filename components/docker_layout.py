@@ -206,29 +206,67 @@ def join_script(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def exporter_passwords(plan: Plan, operator_password: str, sentinel_password: str) -> str:
-    """redis_exporter's `-redis.password-file`: target URI -> password (JSON), for every node (multi-target scrape)."""
+def exporter_passwords(plan: Plan, operator_password: str) -> str:
+    """The data nodes' exporter's `-redis.password-file`: target URI -> `operator` password (JSON), every data node.
+
+    Each node under two keys: the URI itself (what v1.67 looks up) and the URI with `operator@` (what later releases
+    look up when `-redis.user` is set), so a bump of the pinned image keeps authenticating."""
     import json
 
     scheme = "rediss" if plan.config.security.tls.enabled else "redis"
-    out = {f"{scheme}://{POD_IP}:{n.port}": operator_password for n in plan.nodes}
-    out.update({f"{scheme}://{POD_IP}:{s.port}": sentinel_password for s in plan.sentinels})
+    out = {}
+    for n in plan.nodes:
+        out[f"{scheme}://{POD_IP}:{n.port}"] = operator_password
+        out[f"{scheme}://operator@{POD_IP}:{n.port}"] = operator_password
     return json.dumps(out, indent=2, sort_keys=True) + "\n"
 
 
+def sentinel_exporter_passwords(plan: Plan, sentinel_password: str) -> str:
+    """The Sentinel exporter's password file: every Sentinel's URI -> its `requirepass` (Sentinels have no `operator`
+    user; with no `-redis.user` the exporter sends `AUTH <password>`, i.e. the default user)."""
+    import json
+
+    scheme = "rediss" if plan.config.security.tls.enabled else "redis"
+    out = {f"{scheme}://{POD_IP}:{s.port}": sentinel_password for s in plan.sentinels}
+    return json.dumps(out, indent=2, sort_keys=True) + "\n"
+
+
+def sentinel_exporter_port(cfg: StackConfig) -> int:
+    """The Sentinel exporter listens next to the data nodes' exporter (`docker.exporter_port + 1`, reserved by the
+    config's port rules when the topology has Sentinels)."""
+    return settings(cfg).exporter_port + 1
+
+
+def _exporter_tls_args(cfg: StackConfig) -> list[str]:
+    if not cfg.security.tls.enabled:
+        return []
+    return [f"-tls-ca-cert-file={EXPORTER_DIR}/ca.crt", f"-tls-client-cert-file={EXPORTER_DIR}/client.crt",
+            f"-tls-client-key-file={EXPORTER_DIR}/client.key",
+            f"-tls-server-cert-file={EXPORTER_DIR}/client.crt", f"-tls-server-key-file={EXPORTER_DIR}/client.key"]
+
+
 def exporter_command(plan: Plan) -> list[str]:
-    """redis_exporter flags: first data node by default, any node via /scrape?target=; TLS and auth to Redis, HTTPS for
-    the metrics; the password comes from the password file (never a flag)."""
+    """redis_exporter flags for the data nodes: first data node by default, any data node via /scrape?target=; TLS
+    and auth (`operator`) to Redis, HTTPS for the metrics; the password comes from the password file (never a flag)."""
     cfg = plan.config
     tls = cfg.security.tls.enabled
     first = plan.nodes[0]
     args = [f"-redis.addr={'rediss' if tls else 'redis'}://{POD_IP}:{first.port}", "-redis.user=operator",
             f"-redis.password-file={EXPORTER_DIR}/passwords.json",
             f"-web.listen-address=:{settings(cfg).exporter_port}"]
-    if tls:
-        args += [f"-tls-ca-cert-file={EXPORTER_DIR}/ca.crt", f"-tls-client-cert-file={EXPORTER_DIR}/client.crt",
-                 f"-tls-client-key-file={EXPORTER_DIR}/client.key",
-                 f"-tls-server-cert-file={EXPORTER_DIR}/client.crt", f"-tls-server-key-file={EXPORTER_DIR}/client.key"]
+    args += _exporter_tls_args(cfg)
     if cfg.topology == "cluster":
         args.append("-is-cluster")
     return args
+
+
+def sentinel_exporter_command(plan: Plan) -> list[str]:
+    """redis_exporter flags for the Sentinels: first Sentinel by default, any Sentinel via /scrape?target=; no
+    `-redis.user`, so it authenticates as Sentinel's default user with the `requirepass` from the password file."""
+    cfg = plan.config
+    tls = cfg.security.tls.enabled
+    first = plan.sentinels[0]
+    args = [f"-redis.addr={'rediss' if tls else 'redis'}://{POD_IP}:{first.port}",
+            f"-redis.password-file={EXPORTER_DIR}/passwords.json",
+            f"-web.listen-address=:{sentinel_exporter_port(cfg)}"]
+    return args + _exporter_tls_args(cfg)

@@ -320,11 +320,45 @@ def test_exporter_uses_tls_and_auth_from_files(pulumi_run) -> None:
     passwords = json.loads(uploads["/etc/redis-exporter/passwords.json"]["content"])
     secrets = _secrets(rec, parse_config(values))
     assert passwords["rediss://127.0.0.1:6379"] == secrets.password("operator")
-    assert passwords["rediss://127.0.0.1:26379"] == secrets.sentinel_password
+    # The key form exporters from v1.68 look up when -redis.user is set.
+    assert passwords["rediss://operator@127.0.0.1:6379"] == secrets.password("operator")
     assert not any(secrets.password("operator") in a for a in args)
     pod = rec.one(CONTAINER, "redis-pod")
     assert {"internal": 9121, "external": 9121, "ip": "127.0.0.1", "protocol": "tcp"} in pod.inputs["ports"]
     assert rec.by_type(IMAGE)[1].inputs["name"].startswith("oliver006/redis_exporter:v")
+
+
+def test_sentinels_are_scraped_as_their_default_user(pulumi_run) -> None:
+    """Sentinels have no `operator` user: the exporter that sends `-redis.user=operator` cannot scrape them. A second
+    exporter without a user scrapes them with Sentinel's `requirepass` (the default user), password from a file."""
+    values = {**TOPOLOGIES["sentinel"], "docker": {"exporter": True}}
+    rec = deploy(pulumi_run, values)
+    secrets = _secrets(rec, parse_config(values))
+    plan = _plan(values)
+    data = json.loads(_uploads(rec.one(CONTAINER, "redis-exporter"))["/etc/redis-exporter/passwords.json"]["content"])
+    assert not any(f":{s.port}" in uri for uri in data for s in plan.sentinels), "operator is no Sentinel user"
+    exporter = rec.one(CONTAINER, "redis-sentinel-exporter")
+    args = exporter.inputs["command"]
+    assert "-redis.addr=rediss://127.0.0.1:26379" in args and "-web.listen-address=:9122" in args
+    assert not any(a.startswith("-redis.user") for a in args), "AUTH <password>: Sentinel's default user"
+    assert any(a.startswith("-tls-client-cert-file=") for a in args)
+    uploads = _uploads(exporter)
+    passwords = json.loads(uploads["/etc/redis-exporter/passwords.json"]["content"])
+    assert passwords == {f"rediss://127.0.0.1:{s.port}": secrets.sentinel_password for s in plan.sentinels}
+    index = [u["file"] for u in exporter.inputs["uploads"]].index("/etc/redis-exporter/passwords.json")
+    assert exporter.is_secret(f"uploads[{index}].content")
+    for field in ("command", "envs", "labels"):
+        assert secrets.sentinel_password not in json.dumps(exporter.inputs.get(field))
+    assert exporter.inputs["user"] == "59000:59000" and exporter.inputs["readOnly"] is True
+    pod = rec.one(CONTAINER, "redis-pod")
+    assert {"internal": 9122, "external": 9122, "ip": "127.0.0.1", "protocol": "tcp"} in pod.inputs["ports"]
+
+
+def test_no_sentinel_exporter_without_sentinels(pulumi_run) -> None:
+    rec = deploy(pulumi_run, {**TOPOLOGIES["replication"], "docker": {"exporter": True}})
+    assert not [c for c in rec.by_type(CONTAINER) if "sentinel-exporter" in c.name]
+    ports = {p["external"] for p in rec.one(CONTAINER, "queue-pod").inputs["ports"]}
+    assert 9121 in ports and 9122 not in ports
 
 
 def test_announce_host_other_than_localhost_resolves_inside_the_pod(pulumi_run) -> None:
@@ -397,3 +431,11 @@ def test_failed_cluster_join_fails_the_deployment(pulumi_run) -> None:
 def test_cluster_join_exit_zero_or_unknown_passes(pulumi_run, code: Any) -> None:
     rec = _deploy_with_join_exit(pulumi_run, code)
     assert any("cluster-join" in c.name for c in rec.by_type(CONTAINER))
+
+
+def test_sentinel_exporter_port_is_reserved(pulumi_run) -> None:
+    # The Sentinel exporter takes exporter_port + 1: a Sentinel port there is a collision, named by its key.
+    values = {**TOPOLOGIES["sentinel"], "ports": {"sentinel": 9122}, "docker": {"exporter": True}}
+    with pytest.raises(Exception) as failure:
+        deploy(pulumi_run, values)
+    assert "overlap" in str(failure.value) and "exporter_port" in str(failure.value)
