@@ -10,9 +10,12 @@ import argparse
 import sys
 from typing import Sequence
 
+import redis
+
 from redisinfra.connection import Connection
 
 from . import report
+from .context import one_line
 from .drill import DRILL_TOPOLOGIES, DrillError, run_drill
 from .model import Settings
 from .outputs import OutputsError, from_pulumi, read_file
@@ -87,8 +90,10 @@ def check_and_report(connection: Connection, *, settings: Settings, drill: str |
     if drill:
         try:
             outcome = run_drill(connection, settings)
-        except DrillError as error:
+        except (DrillError, redis.RedisError, OSError) as error:
+            # A network error the drill did not turn into a DrillError still fails it in one line, never a traceback.
             outcome = None
+            error = error if isinstance(error, DrillError) else DrillError(one_line(error))
             extra["drill"] = {"ok": False, "error": str(error)}
             code = 1
             if not as_json:

@@ -78,6 +78,7 @@ class _Writer(threading.Thread):
         self.stop = threading.Event()
         self.acked: list[tuple[str, str]] = []  # (key, value)
         self.successes: list[tuple[float, str]] = []  # (time, endpoint name) of each successful SET
+        self.endpoints: dict[str, Endpoint] = {}  # name -> endpoint written to (may be a `host:port` fallback)
         self.writes = self.errors = 0
         self.wait_ms = int(min(500, ctx.settings.timeout * 1000))
 
@@ -98,6 +99,7 @@ class _Writer(threading.Thread):
                     pipe.set(key, value, ex=KEY_TTL)
                     pipe.execute_command("WAIT", self.replicas, self.wait_ms)
                     _, acks = pipe.execute()
+                self.endpoints.setdefault(endpoint.name, endpoint)
                 self.successes.append((time.monotonic(), endpoint.name))
                 if int(acks) >= self.replicas:
                     self.acked.append((key, value))
@@ -273,30 +275,40 @@ def _drive(ctx: Context, old: Endpoint, locate, trigger, key_of, retrigger_after
     outcome.writes, outcome.errors, outcome.acknowledged = writer.writes, writer.errors, len(writer.acked)
     if outcome.new_primary:
         written = [key_of(i) for i in range(1, writer.writes + 1)]
-        outcome.lost = _lost(ctx, _endpoint_named(ctx, outcome.new_primary), writer.acked, written)
+        new = _endpoint_named(ctx, outcome.new_primary, writer.endpoints)
+        outcome.lost = _lost(ctx, new, writer.acked, written)
     return outcome
 
 
-def _endpoint_named(ctx: Context, name: str) -> Endpoint:
-    return next(e for e in ctx.connection.endpoints if e.name == name)
+def _endpoint_named(ctx: Context, name: str, seen: dict[str, Endpoint] | None = None) -> Endpoint:
+    """The endpoint the writers reached under `name`: the contract's, or one they were sent to by address (a node
+    announcing an address the contract does not list is recorded as `host:port`)."""
+    found = next((e for e in ctx.connection.endpoints if e.name == name), None) or (seen or {}).get(name)
+    if found is None:
+        raise DrillError(f"the new primary {name} is no endpoint of the contract; cannot count lost writes")
+    return found
 
 
 def _lost(ctx: Context, primary: Endpoint, acked: list[tuple[str, str]], written: list[str]) -> int:
     """Acknowledged writes missing on the new primary; every key the drill wrote is deleted afterwards."""
-    conn = ctx.client(primary)
     try:
-        with conn.pipeline(transaction=False) as pipe:
-            for key, _ in acked:
-                pipe.get(key)
-            values = pipe.execute()
-        lost = sum(1 for (_, value), got in zip(acked, values) if got != value)
-        with conn.pipeline(transaction=False) as pipe:
-            for key in written:
-                pipe.delete(key)
-            pipe.execute()
-        return lost
-    finally:
-        conn.close()
+        conn = ctx.client(primary)
+        try:
+            with conn.pipeline(transaction=False) as pipe:
+                for key, _ in acked:
+                    pipe.get(key)
+                values = pipe.execute()
+            lost = sum(1 for (_, value), got in zip(acked, values) if got != value)
+            with conn.pipeline(transaction=False) as pipe:
+                for key in written:
+                    pipe.delete(key)
+                pipe.execute()
+            return lost
+        finally:
+            conn.close()
+    except (redis.RedisError, OSError) as error:
+        raise DrillError(f"cannot count lost writes on the new primary {primary.name} "
+                         f"({primary.host}:{primary.port}): {one_line(error)}") from None
 
 
 def _settle(connection: Connection, settings: Settings, outcome: DrillOutcome) -> None:
