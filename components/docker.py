@@ -242,7 +242,7 @@ class DockerRedis(pulumi.ComponentResource):
         return join
 
     def _exporter(self, data_containers: list[docker.Container]) -> docker.Container:
-        """redis_exporter inside the pod: TLS + auth (operator) to every data node, HTTPS metrics on the published port."""
+        """redis_exporter inside the pod: TLS + auth (operator) to every data node, HTTPS metrics on its port."""
         plan = self.plan
         passwords = self.secrets.apply(lambda s: L.exporter_passwords(plan, s.password("operator")))
         return self._exporter_container(f"{self.cfg.name}-exporter", "exporter", L.exporter_command(plan), passwords,
