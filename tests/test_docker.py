@@ -325,7 +325,8 @@ def test_exporter_uses_tls_and_auth_from_files(pulumi_run) -> None:
     assert not any(secrets.password("operator") in a for a in args)
     pod = rec.one(CONTAINER, "redis-pod")
     assert {"internal": 9121, "external": 9121, "ip": "127.0.0.1", "protocol": "tcp"} in pod.inputs["ports"]
-    assert rec.by_type(IMAGE)[1].inputs["name"].startswith("oliver006/redis_exporter:v")
+    # By name: registrations of independent resources arrive in no fixed order.
+    assert rec.one(IMAGE, "redis-exporter-image").inputs["name"].startswith("oliver006/redis_exporter:v")
 
 
 def test_sentinels_are_scraped_as_their_default_user(pulumi_run) -> None:
