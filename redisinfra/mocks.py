@@ -412,6 +412,13 @@ class FakeProvider(Mocks):
                 computed["primaryEndpointAddress"] = f"master.{host}"
                 computed["readerEndpointAddress"] = f"replica.{host}"
             return gid, computed
+        if module == "elasticache" and kind == "ServerlessCache":
+            # AWS reports one endpoint for writes (6379) and one for replica reads (6380).
+            host = f"{name}-{h[:6]}.serverless.{_short(self.region)}.cache.amazonaws.com"
+            computed.update({"arn": self._arn("elasticache", f"serverlesscache:{name}"),
+                             "endpoints": [{"address": host, "port": 6379}],
+                             "readerEndpoints": [{"address": host, "port": 6380}]})
+            return name, computed
         if module == "elasticache":
             computed["arn"] = self._arn("elasticache", f"{kind[0].lower() + kind[1:]}:{name}")
             return name, computed

@@ -212,18 +212,6 @@ def test_tree_lines_nest_children() -> None:
 
 # --- the project's own serverless topology against the prod pack ----------------------------------
 
-class _ServerlessProvider(FakeProvider):
-    """FakeProvider plus the endpoints AWS reports for a serverless cache (as in tests/test_elasticache.py)."""
-
-    def new_resource(self, args):  # type: ignore[no-untyped-def]
-        id_, state = super().new_resource(args)
-        if args.typ == "aws:elasticache/serverlessCache:ServerlessCache":
-            host = f"{args.inputs['name']}-abc123.serverless.euw1.cache.amazonaws.com"
-            state = {**state, "endpoints": [{"address": host, "port": 6379}],
-                     "readerEndpoints": [{"address": host, "port": 6380}]}
-        return id_, state
-
-
 def test_serverless_topology_passes_the_prod_pack(tmp_path: Path) -> None:
     """redis-infra's ElastiCache Serverless cache (RBAC users, CMK, 7-day snapshots, valkey 8) passes prod's pack."""
     text = """config:
@@ -250,7 +238,7 @@ def test_serverless_topology_passes_the_prod_pack(tmp_path: Path) -> None:
     path = tmp_path / "Pulumi.prod.yaml"
     path.write_text(text)
     config = stack_config(path)
-    recording = run_program(program_main, config, stack="prod", mocks=_ServerlessProvider(region="eu-west-1"))
+    recording = run_program(program_main, config, stack="prod", mocks=FakeProvider(region="eu-west-1"))
     resources = preview.to_resources(recording)
     caches = [r for r in resources if r.type == "aws:elasticache/serverlessCache:ServerlessCache"]
     assert len(caches) == 1
@@ -258,6 +246,10 @@ def test_serverless_topology_passes_the_prod_pack(tmp_path: Path) -> None:
         pack.configure(read_pack_config(ROOT / "policies" / "config" / "prod.json"))
         found = [d for r in resources for d in pack.analyze(r)] + pack.analyze_stack(resources)
     assert [(d.policy, d.urn, d.detail) for d in found] == []
+    # The gate itself, as a user runs it on that stack file.
+    gate = subprocess.run([sys.executable, "-m", "redisinfra.preview", str(path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert gate.returncode == 0, gate.stdout + gate.stderr
     # ...and it is really judged: without the user group or the key it fails.
     with PolicyPack(stack="prod") as pack:
         pack.configure(read_pack_config(ROOT / "policies" / "config" / "prod.json"))
