@@ -98,18 +98,22 @@ class Context:
             found = {e.shard or 0: e for e in self.connection.by_role("primary")}
         self.primaries = found
 
-    def _sentinel_primary(self) -> dict[int, Endpoint]:
-        votes: Counter[tuple[str, int]] = Counter()
+    def sentinel_answers(self) -> dict[str, tuple[str, int] | None | redis.RedisError]:
+        """What each reachable Sentinel names as the primary: (host, port), None, or the error it gave."""
+        answers: dict[str, tuple[str, int] | None | redis.RedisError] = {}
         for sentinel in self.sentinels:
             conn = self.node(sentinel.name)
             if conn is None:
                 continue
             try:
                 address = conn.sentinel_get_master_addr_by_name(self.connection.sentinel_master)
-            except redis.RedisError:
-                continue
-            if address:
-                votes[(str(address[0]), int(address[1]))] += 1
+                answers[sentinel.name] = (str(address[0]), int(address[1])) if address else None
+            except redis.RedisError as error:
+                answers[sentinel.name] = error
+        return answers
+
+    def _sentinel_primary(self) -> dict[int, Endpoint]:
+        votes = Counter(a for a in self.sentinel_answers().values() if isinstance(a, tuple))
         if not votes:
             return {}
         endpoint = self.endpoint_at(*votes.most_common(1)[0][0])

@@ -115,16 +115,12 @@ def sentinel(ctx: Context, endpoint: Endpoint, conn: redis.Redis) -> Result:
 def sentinels_agree(ctx: Context) -> Result:
     """All reachable Sentinels name the same primary, and it is a node of the contract."""
     answers: dict[str, list[str]] = {}
-    for endpoint in ctx.sentinels:
-        conn = ctx.node(endpoint.name)
-        if conn is None:
-            continue
-        try:
-            address = conn.sentinel_get_master_addr_by_name(ctx.connection.sentinel_master)
-            key = f"{address[0]}:{address[1]}" if address else "none"
-        except redis.RedisError as error:
-            key = f"error {one_line(error)[:40]}"
-        answers.setdefault(key, []).append(endpoint.name)
+    for name, answer in ctx.sentinel_answers().items():
+        if isinstance(answer, tuple):
+            key = f"{answer[0]}:{answer[1]}"
+        else:
+            key = "none" if answer is None else f"error {one_line(answer)[:40]}"
+        answers.setdefault(key, []).append(name)
     if not answers:
         return skipped("sentinel-agree", "sentinels", "no Sentinel reachable (see reach)")
     if len(answers) > 1:
