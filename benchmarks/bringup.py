@@ -15,7 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redisinfra.sandbox import Sandbox  # noqa: E402
 from redisinfra.stack import load_stack_file  # noqa: E402
 
-STACKS = ["examples/standalone.yaml", "examples/replication.yaml", "Pulumi.dev.yaml", "examples/cluster.yaml"]
+STACKS = [
+    "examples/standalone.yaml", "examples/replication.yaml", "Pulumi.dev.yaml", "examples/cluster.yaml", "Pulumi.prod.yaml",
+]
 
 
 def measure(stack: str, runs: int) -> tuple[list[float], list[float], int]:
@@ -38,9 +40,10 @@ def measure(stack: str, runs: int) -> tuple[list[float], list[float], int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("stacks", nargs="*", default=STACKS, help="stack files (default: every repository stack)")
     args = parser.parse_args()
     print(f"{'stack':<28} {'topology':<12} {'procs':>5} {'bring-up median':>16} {'min':>7} {'max':>7} {'teardown':>9}")
-    for stack in STACKS:
+    for stack in args.stacks:
         cfg = load_stack_file(stack)
         ups, downs, count = measure(stack, args.runs)
         print(f"{stack:<28} {cfg.topology:<12} {count:>5} {statistics.median(ups):>15.2f}s {min(ups):>6.2f}s "
