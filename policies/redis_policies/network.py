@@ -30,6 +30,16 @@ def _covers(rule: dict[str, Any], ports: list[int], from_key: str, to_key: str, 
     return [p for p in ports if int(low) <= p <= int(high)]
 
 
+def _open_exposures(entries: list[tuple[str, dict[str, Any], tuple[str, str, str], tuple[str, ...]]],
+                    ports: list[int]) -> Iterator[tuple[str, list[int], list[str]]]:
+    """(label, exposed ports, world-open sources) of each ingress entry that opens one of `ports` to the world."""
+    for label, rule, (low, high, proto), cidr_keys in entries:
+        sources = _open_sources(rule, cidr_keys)
+        exposed = _covers(rule, ports, low, high, proto) if sources else []
+        if exposed:
+            yield label, exposed, sources
+
+
 def _open_sources(rule: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
     found = []
     for key in keys:
@@ -51,14 +61,9 @@ def check_ingress(subject: Subject) -> Iterator[str]:
         rules.append(("rule", props, ("fromPort", "toPort", "protocol"), ("cidrBlocks", "ipv6CidrBlocks")))
     elif subject.type == t.INGRESS_RULE:
         rules.append(("rule", props, ("fromPort", "toPort", "ipProtocol"), ("cidrIpv4", "cidrIpv6")))
-    for label, rule, (low, high, proto), cidr_keys in rules:
-        sources = _open_sources(rule, cidr_keys)
-        if not sources:
-            continue
-        exposed = _covers(rule, ports, low, high, proto)
-        if exposed:
-            yield (f"{label} opens Redis port(s) {', '.join(map(str, exposed))} to {' and '.join(sources)}: "
-                   "Redis must only be reachable from the application's security group or subnets")
+    for label, exposed, sources in _open_exposures(rules, ports):
+        yield (f"{label} opens Redis port(s) {', '.join(map(str, exposed))} to {' and '.join(sources)}: "
+               "Redis must only be reachable from the application's security group or subnets")
 
 
 NO_PUBLIC_INGRESS = resource_policy(
@@ -128,14 +133,9 @@ def check_cache_ingress(subjects: list[Subject], cfg: dict[str, Any]) -> Iterato
             if attached:
                 for rule, keys, cidr_keys in rules:
                     exposures.append((f"rule {other.name}", rule, keys, cidr_keys))
-        for label, rule, (low, high, proto), cidr_keys in exposures:
-            sources = _open_sources(rule, cidr_keys)
-            if not sources:
-                continue
-            exposed = _covers(rule, ports, low, high, proto)
-            if exposed:
-                yield (f"{label} opens the cache's port {', '.join(map(str, exposed))} to {' and '.join(sources)}: "
-                       "Redis must only be reachable from the application's security group or subnets", cache.urn)
+        for label, exposed, sources in _open_exposures(exposures, ports):
+            yield (f"{label} opens the cache's port {', '.join(map(str, exposed))} to {' and '.join(sources)}: "
+                   "Redis must only be reachable from the application's security group or subnets", cache.urn)
 
 
 NO_PUBLIC_INGRESS_CACHE_PORT = stack_policy(
