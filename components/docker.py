@@ -71,7 +71,7 @@ class DockerRedis(pulumi.ComponentResource):
         data_containers = [self.containers[n.name] for n in self.plan.nodes]
         self.join = self._cluster_join(data_containers) if cfg.topology == "cluster" else None
         self.exporter = self._exporter(data_containers) if self.settings.exporter else None
-        # Sentinels have no `operator` user: they get their own exporter that authenticates as their default user.
+        # Sentinels have no `monitor` user: they get their own exporter that authenticates as their default user.
         sentinels = [self.containers[s.name] for s in self.plan.sentinels]
         self.sentinel_exporter = (self._sentinel_exporter(sentinels)
                                   if self.settings.exporter and sentinels else None)
@@ -242,9 +242,9 @@ class DockerRedis(pulumi.ComponentResource):
         return join
 
     def _exporter(self, data_containers: list[docker.Container]) -> docker.Container:
-        """redis_exporter inside the pod: TLS + auth (operator) to every data node, HTTPS metrics on its port."""
+        """redis_exporter inside the pod: TLS + auth (`monitor`) to every data node, HTTPS metrics on its port."""
         plan = self.plan
-        passwords = self.secrets.apply(lambda s: L.exporter_passwords(plan, s.password("operator")))
+        passwords = self.secrets.apply(lambda s: L.exporter_passwords(plan, s.password("monitor")))
         return self._exporter_container(f"{self.cfg.name}-exporter", "exporter", L.exporter_command(plan), passwords,
                                         data_containers)
 

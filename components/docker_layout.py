@@ -206,23 +206,24 @@ def join_script(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def exporter_passwords(plan: Plan, operator_password: str) -> str:
-    """The data nodes' exporter's `-redis.password-file`: target URI -> `operator` password (JSON), every data node.
+def exporter_passwords(plan: Plan, monitor_password: str) -> str:
+    """The data nodes' exporter's `-redis.password-file`: target URI -> `monitor` password (JSON), every data node.
 
-    Each node under two keys: the URI itself (what v1.67 looks up) and the URI with `operator@` (what later releases
-    look up when `-redis.user` is set), so a bump of the pinned image keeps authenticating."""
+    `monitor` may run INFO and read-only diagnostics only (least privilege: no keys, no CONFIG). Each node under two
+    keys: the URI itself (what v1.67 looks up) and the URI with `monitor@` (what later releases look up when
+    `-redis.user` is set), so a bump of the pinned image keeps authenticating."""
     import json
 
     scheme = "rediss" if plan.config.security.tls.enabled else "redis"
     out = {}
     for n in plan.nodes:
-        out[f"{scheme}://{POD_IP}:{n.port}"] = operator_password
-        out[f"{scheme}://operator@{POD_IP}:{n.port}"] = operator_password
+        out[f"{scheme}://{POD_IP}:{n.port}"] = monitor_password
+        out[f"{scheme}://monitor@{POD_IP}:{n.port}"] = monitor_password
     return json.dumps(out, indent=2, sort_keys=True) + "\n"
 
 
 def sentinel_exporter_passwords(plan: Plan, sentinel_password: str) -> str:
-    """The Sentinel exporter's password file: every Sentinel's URI -> its `requirepass` (Sentinels have no `operator`
+    """The Sentinel exporter's password file: every Sentinel's URI -> its `requirepass` (Sentinels have no `monitor`
     user; with no `-redis.user` the exporter sends `AUTH <password>`, i.e. the default user)."""
     import json
 
@@ -247,11 +248,11 @@ def _exporter_tls_args(cfg: StackConfig) -> list[str]:
 
 def exporter_command(plan: Plan) -> list[str]:
     """redis_exporter flags for the data nodes: first data node by default, any data node via /scrape?target=; TLS
-    and auth (`operator`) to Redis, HTTPS for the metrics; the password comes from the password file (never a flag)."""
+    and auth (`monitor`) to Redis, HTTPS for the metrics; the password comes from the password file (never a flag)."""
     cfg = plan.config
     tls = cfg.security.tls.enabled
     first = plan.nodes[0]
-    args = [f"-redis.addr={'rediss' if tls else 'redis'}://{POD_IP}:{first.port}", "-redis.user=operator",
+    args = [f"-redis.addr={'rediss' if tls else 'redis'}://{POD_IP}:{first.port}", "-redis.user=monitor",
             f"-redis.password-file={EXPORTER_DIR}/passwords.json",
             f"-web.listen-address=:{settings(cfg).exporter_port}"]
     args += _exporter_tls_args(cfg)

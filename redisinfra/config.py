@@ -41,7 +41,7 @@ COW_HEADROOM_SHARE = 0.75
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
 _USER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 # Names this project reserves for its internal ACL users.
-RESERVED_USERS = frozenset({"default", "replicator", "sentinel", "operator"})
+RESERVED_USERS = frozenset({"default", "replicator", "sentinel", "operator", "monitor"})
 
 
 class TLS(Strict):
@@ -58,7 +58,7 @@ class TLS(Strict):
 class User(Strict):
     """One application ACL user; its password is generated and exported as a secret."""
 
-    name: str = Field(description="User name (lowercase, not one of default/replicator/sentinel/operator).")
+    name: str = Field(description="User name (lowercase, not one of default/replicator/sentinel/operator/monitor).")
     access: Literal["readwrite", "readonly", "admin"] = Field(
         "readwrite", description="`readwrite`: all data commands; `readonly`: read commands only; `admin`: also server commands.")
     keys: str = Field("~*", description="Key patterns, ACL syntax (`~app:*`).")

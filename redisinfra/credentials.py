@@ -3,7 +3,8 @@
 Internal users (always present, each with its own generated password):
 - `replicator`: replicas authenticate to their primary with it (`masteruser`/`masterauth`), only PSYNC/REPLCONF/PING;
 - `sentinel`: Sentinels manage data nodes with it (the command set the Redis Sentinel docs list);
-- `operator`: break-glass administration and cluster formation (all commands).
+- `operator`: break-glass administration and cluster formation (all commands);
+- `monitor`: metrics (redis_exporter): INFO and read-only diagnostics, no keys, no CONFIG (it would reveal masterauth).
 Application users: `default` with a password (auth mode `password`) or the named ACL users (`default` off).
 """
 from __future__ import annotations
@@ -25,6 +26,8 @@ INTERNAL_RULES = {
     "sentinel": ("allchannels -@all +multi +slaveof +replicaof +ping +exec +subscribe +config|rewrite +role "
                  "+publish +info +client|setname +client|kill +script|kill"),
     "operator": "~* &* +@all",
+    "monitor": ("resetkeys resetchannels -@all +ping +info +role +select +client|list +client|info +cluster|info "
+                "+slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats"),
 }
 ACCESS_RULES = {
     "admin": "+@all",
@@ -65,7 +68,7 @@ def app_users(cfg: StackConfig) -> list[AppUser]:
 
 def user_names(cfg: StackConfig) -> list[str]:
     """Every user that needs a password: application users, then the internal ones this topology uses."""
-    names = [u.name for u in app_users(cfg)] + ["replicator", "operator"]
+    names = [u.name for u in app_users(cfg)] + ["replicator", "operator", "monitor"]
     if cfg.topology == "sentinel":
         names.append("sentinel")
     return names

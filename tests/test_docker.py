@@ -314,15 +314,15 @@ def test_exporter_uses_tls_and_auth_from_files(pulumi_run) -> None:
     rec = deploy(pulumi_run, values)
     exporter = rec.one(CONTAINER, "redis-exporter")
     args = exporter.inputs["command"]
-    assert "-redis.addr=rediss://127.0.0.1:6379" in args and "-redis.user=operator" in args
+    assert "-redis.addr=rediss://127.0.0.1:6379" in args and "-redis.user=monitor" in args
     assert any(a.startswith("-tls-client-cert-file=") for a in args) and any(a.startswith("-redis.password-file=") for a in args)
     uploads = _uploads(exporter)
     passwords = json.loads(uploads["/etc/redis-exporter/passwords.json"]["content"])
     secrets = _secrets(rec, parse_config(values))
-    assert passwords["rediss://127.0.0.1:6379"] == secrets.password("operator")
+    assert passwords["rediss://127.0.0.1:6379"] == secrets.password("monitor")
     # The key form exporters from v1.68 look up when -redis.user is set.
-    assert passwords["rediss://operator@127.0.0.1:6379"] == secrets.password("operator")
-    assert not any(secrets.password("operator") in a for a in args)
+    assert passwords["rediss://monitor@127.0.0.1:6379"] == secrets.password("monitor")
+    assert not any(secrets.password("monitor") in a for a in args)
     pod = rec.one(CONTAINER, "redis-pod")
     assert {"internal": 9121, "external": 9121, "ip": "127.0.0.1", "protocol": "tcp"} in pod.inputs["ports"]
     # By name: registrations of independent resources arrive in no fixed order.
@@ -330,14 +330,14 @@ def test_exporter_uses_tls_and_auth_from_files(pulumi_run) -> None:
 
 
 def test_sentinels_are_scraped_as_their_default_user(pulumi_run) -> None:
-    """Sentinels have no `operator` user: the exporter that sends `-redis.user=operator` cannot scrape them. A second
+    """Sentinels have no `monitor` user: the exporter that sends `-redis.user=monitor` cannot scrape them. A second
     exporter without a user scrapes them with Sentinel's `requirepass` (the default user), password from a file."""
     values = {**TOPOLOGIES["sentinel"], "docker": {"exporter": True}}
     rec = deploy(pulumi_run, values)
     secrets = _secrets(rec, parse_config(values))
     plan = _plan(values)
     data = json.loads(_uploads(rec.one(CONTAINER, "redis-exporter"))["/etc/redis-exporter/passwords.json"]["content"])
-    assert not any(f":{s.port}" in uri for uri in data for s in plan.sentinels), "operator is no Sentinel user"
+    assert not any(f":{s.port}" in uri for uri in data for s in plan.sentinels), "monitor is no Sentinel user"
     exporter = rec.one(CONTAINER, "redis-sentinel-exporter")
     args = exporter.inputs["command"]
     assert "-redis.addr=rediss://127.0.0.1:26379" in args and "-web.listen-address=:9122" in args

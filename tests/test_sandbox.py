@@ -106,6 +106,16 @@ def test_topology_is_linked(sandbox: Sandbox) -> None:
                 assert "cluster_slots_ok:16384" in info and f"cluster_size:{cfg.shards}" in info
 
 
+def test_monitor_user_reads_metrics_only(sandbox: Sandbox) -> None:
+    """The exporter's `monitor` user: INFO and diagnostics, no keys, no CONFIG (CONFIG GET would reveal masterauth)."""
+    node = sandbox.plan.nodes[0].name
+    with sandbox.client(node, user="monitor") as conn:
+        assert conn.info("server")["redis_version"]
+        for command in ("GET k", "SET k v", "CONFIG GET masterauth", "ACL LIST", "CLIENT KILL ID 1"):
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                conn.execute_command(*command.split())
+
+
 def test_acl_users_and_default_off() -> None:
     with Sandbox(parse_config(TOPOLOGIES["standalone"]), timeout=30) as box:
         node = box.plan.nodes[0].name

@@ -118,7 +118,7 @@ def port_ranges(cfg: "StackConfig") -> dict[str, range]:
     if cfg.topology == "cluster":
         ranges["ports.cluster_bus"] = range(cfg.bus_port, cfg.bus_port + data)
     if cfg.docker and cfg.docker.exporter:
-        # With Sentinels a second exporter (their default user; they have no `operator`) listens on the next port.
+        # With Sentinels a second exporter (their default user; they have no `monitor`) listens on the next port.
         count = 2 if cfg.topology == "sentinel" and cfg.sentinel else 1
         ranges["docker.exporter_port"] = range(cfg.docker.exporter_port, cfg.docker.exporter_port + count)
     return ranges

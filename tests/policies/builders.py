@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from redisinfra.analyzer import UNKNOWN, Resource, secret, urn_for
-from redisinfra.credentials import Secrets
+from redisinfra.credentials import Secrets, user_names
 from redisinfra.plan import build_plan
 from redisinfra.render import Paths, render_node, render_secret_files, sentinel_launch
 from redisinfra.stack import load_stack_file
@@ -84,8 +84,7 @@ def rendered(role: str = "replica", stack: str = "Pulumi.dev.yaml") -> tuple[str
     cfg = load_stack_file(ROOT / stack)
     plan = build_plan(cfg)
     node = next(n for n in plan.all_nodes if n.role == role)
-    names = {u for n in plan.all_nodes for u in ("default", "replicator", "sentinel", "operator", "app", "reporting")}
-    secrets = Secrets({u: PASSWORD for u in names}, PASSWORD if cfg.topology == "sentinel" else "")
+    secrets = Secrets({u: PASSWORD for u in user_names(cfg)}, PASSWORD if cfg.topology == "sentinel" else "")
     conf = next(iter(render_node(plan, node).values()))
     return conf, render_secret_files(plan, node, secrets)
 
