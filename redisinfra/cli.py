@@ -11,14 +11,12 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from .connection import to_json
 from .stack import ConfigError, load_stack_file, stack_file
 
 STATE_DIR = Path(os.environ.get("REDIS_INFRA_STATE", ".sandbox"))
-# Hooks other packages register (e.g. checks/ adds the post-deploy checks run after bring-up).
-AFTER_UP: list[Callable[..., int]] = []
 
 
 class UsageError(Exception):
@@ -99,8 +97,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
                 f"{f'  shard {node.shard}' if cfg.topology == 'cluster' else ''}{f'  {node.zone}' if node.zone else ''}")
         from checks.sandbox_hook import after_up  # post-deploy checks (+ drill with --drill), issue 3
 
-        for hook in [after_up, *AFTER_UP]:
-            code = max(code, hook(connection, sandbox=sandbox, args=args))
+        code = after_up(connection, sandbox=sandbox, args=args)
         if args.json:
             print(json.dumps({"ready_seconds": round(sandbox.ready_seconds, 3),
                               "checks": getattr(args, "checks_report", None),

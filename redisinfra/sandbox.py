@@ -131,12 +131,12 @@ class Sandbox:
     keep: bool = False
     timeout: float = 60.0
     base_dir: str | None = None
-    log: Callable[[str], None] = lambda _msg: None
     plan: Plan = field(init=False)
     secrets: Secrets = field(init=False)
     processes: dict[str, Process] = field(init=False, default_factory=dict)
     connection: Connection | None = field(init=False, default=None)
     ca: CertificateAuthority | None = field(init=False, default=None)
+    client_pems: tuple[str, str] | None = field(init=False, default=None)  # (cert, key) for mutual TLS
     started_at: float = field(init=False, default=0.0)
     ready_seconds: float = field(init=False, default=0.0)
     prebuilt: Prebuilt | None = None
@@ -291,7 +291,7 @@ class Sandbox:
     def _connection(self) -> Connection:
         ca_pem = self.prebuilt.ca_pem if self.prebuilt else (self.ca.cert_pem if self.ca else None)
         return from_plan(self.plan, self.secrets, ca_pem, backend="sandbox",
-                         client=getattr(self, "client_pems", None) if self.config.security.tls.client_auth == "required" else None)
+                         client=self.client_pems if self.config.security.tls.client_auth == "required" else None)
 
     def client(self, name: str, *, user: str | None = None, timeout: float = 2.0) -> redis.Redis:
         """An authenticated client for a node (application user, or an internal user by name)."""

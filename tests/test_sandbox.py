@@ -178,7 +178,7 @@ def test_sentinel_failover_old_primary_rejoins_without_noauth() -> None:
         assert_no_secret_outside_secret_files(box)
 
 
-SECRET_FILES = {"secrets.conf", "users.acl", "sentinel-secrets.conf", "redis.key", "sentinel.conf@data"}
+SECRET_FILES = {"secrets.conf", "users.acl", "sentinel-secrets.conf", "redis.key"}
 
 
 def assert_no_secret_outside_secret_files(box: Sandbox) -> None:
